@@ -1,0 +1,259 @@
+"""Vectorised analytical cost model over (B accelerator points) x (L layers).
+
+Formulas and assumptions are in docs/cost_model.md; `tests/walker.py` is the brute-force
+loop-nest walker whose counts this model must equal exactly. All counts are float64
+tensors (exact for integers below 2**53).
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+
+from dna.cost.batch import F64, LayerSet, MappingBatch
+from dna.cost.target import BRAM18K_BITS, Target
+from dna.quant import acc_bits
+
+# Relevance of each dim (N K C Y X R S) to inputs, weights, outputs.
+REL = torch.tensor([[1, 0, 1, 1, 1, 1, 1],
+                    [0, 1, 1, 0, 0, 1, 1],
+                    [1, 1, 0, 1, 1, 0, 0]], dtype=torch.bool)
+K_DIM = 1
+
+
+def tile_words(ext: torch.Tensor, stride: torch.Tensor, follow_k: torch.Tensor) -> torch.Tensor:
+    """Words of (inputs, weights, outputs) in tiles of per-dim extents `ext` (..., 7) -> (..., 3).
+
+    Input tiles hold the rows the windows touch: (Y-1)*stride + R when windows overlap
+    or abut, Y*R when stride > R leaves gaps between them (likewise for columns).
+    """
+    n, k, c, y, x, r, s = ext.unbind(-1)
+    h = torch.minimum(y * r, (y - 1) * stride + r)
+    w = torch.minimum(x * s, (x - 1) * stride + s)
+    ch = torch.where(follow_k, k, c)
+    return torch.stack([n * ch * h * w, k * c * r * s, n * k * y * x], -1)
+
+
+def fetches(bounds: torch.Tensor, relevant: torch.Tensor) -> torch.Tensor:
+    """Times a tile is (re)fetched under loops `bounds` (..., T), outer -> inner.
+
+    A tile changes whenever a relevant loop with bound > 1 advances, so the count is the
+    product of all bounds down to the innermost such loop (1 if there is none).
+    """
+    live = relevant & (bounds > 1)
+    pos = torch.arange(1, bounds.shape[-1] + 1, device=bounds.device)
+    last = (live * pos).amax(-1, keepdim=True)  # 0 when no relevant loop
+    cp = torch.cat([torch.ones_like(bounds[..., :1]), bounds.cumprod(-1)], -1)
+    return cp.gather(-1, last).squeeze(-1)
+
+
+@dataclass(frozen=True)
+class LayerAccesses:
+    """Word counts per (B, L, tensor) for one run of each layer's nest (before `repeat`)."""
+
+    compute_cycles: torch.Tensor  # (B, L) temporal iterations
+    dram_read: torch.Tensor  # (B, L, 3) words DRAM -> GB (outputs: psum re-reads)
+    dram_write: torch.Tensor  # (B, L, 3) words GB -> DRAM (only outputs non-zero)
+    dram_final_write: torch.Tensor  # (B, L) output words written complete (the rest are psums)
+    gb_read: torch.Tensor  # (B, L, 3) words GB -> array (outputs: psum reads)
+    gb_write: torch.Tensor  # (B, L, 3) words array -> GB (only outputs non-zero)
+    rf_fill: torch.Tensor  # (B, L, 3) words written into all RFs from the GB
+    rf_drain: torch.Tensor  # (B, L) output words read out of all RFs
+    gb_tile: torch.Tensor  # (B, L, 3) words of the GB tile
+    rf_tile: torch.Tensor  # (B, L, 3) words of one PE's RF tile
+    banks: torch.Tensor  # (B, L, 3) distinct words the array takes per cycle
+
+
+def layer_accesses(layers: LayerSet, m: MappingBatch) -> LayerAccesses:
+    """Per-level access counts of every layer under every mapping (docs/cost_model.md §2)."""
+    stride, fk = layers.stride, layers.follow_k  # (L,)
+    rel = REL.expand(len(layers), 3, 7).clone()  # (L, 3, 7)
+    rel[:, 0, K_DIM] = fk
+    f_dram, f_gb, f_rf = m.factors.unbind(-2)  # (B, L, 7) each
+    o_dram, o_gb = m.order[..., 0, :], m.order[..., 1, :]  # (B, L, 7)
+
+    def ordered(x: torch.Tensor, order: torch.Tensor) -> torch.Tensor:
+        return x.gather(-1, order)
+
+    rel_b = rel.unsqueeze(0).expand(m.batch, -1, -1, -1)  # (B, L, 3, 7)
+    rel_dram = rel_b.gather(-1, o_dram.unsqueeze(-2).expand(-1, -1, 3, -1))
+    rel_gb = rel_b.gather(-1, o_gb.unsqueeze(-2).expand(-1, -1, 3, -1))
+    b_dram = ordered(f_dram, o_dram).unsqueeze(-2)  # (B, L, 1, 7)
+    b_gb = ordered(f_gb, o_gb).unsqueeze(-2)
+    fetch_gb = fetches(b_dram.expand_as(rel_dram), rel_dram)  # (B, L, 3)
+    both = torch.cat([b_dram, b_gb], -1)  # (B, L, 1, 14)
+    fetch_rf = fetches(both.expand(-1, -1, 3, -1), torch.cat([rel_dram, rel_gb], -1))
+
+    out_rel = REL[2]
+    distinct_gb = f_dram[..., out_rel].prod(-1)  # (B, L) distinct output GB tiles
+    distinct_rf = (f_dram * f_gb)[..., out_rel].prod(-1)
+
+    array_ext = m.spatial * f_rf
+    gb_tile = tile_words(f_gb * array_ext, stride, fk)  # (B, L, 3)
+    array_tile = tile_words(array_ext, stride, fk)
+    rf_tile = tile_words(f_rf, stride, fk)
+    pes = m.spatial.prod(-1)  # (B, L)
+
+    zero = torch.zeros_like(fetch_gb[..., 0])
+    psum_gb = (fetch_gb[..., 2] - distinct_gb) * gb_tile[..., 2]
+    psum_rf = (fetch_rf[..., 2] - distinct_rf) * array_tile[..., 2]
+    in_w = slice(0, 2)
+    return LayerAccesses(
+        compute_cycles=m.factors.prod(-2).prod(-1),
+        dram_read=torch.cat([fetch_gb[..., in_w] * gb_tile[..., in_w], psum_gb[..., None]], -1),
+        dram_write=torch.stack([zero, zero, fetch_gb[..., 2] * gb_tile[..., 2]], -1),
+        dram_final_write=distinct_gb * gb_tile[..., 2],
+        gb_read=torch.cat([fetch_rf[..., in_w] * array_tile[..., in_w], psum_rf[..., None]], -1),
+        gb_write=torch.stack([zero, zero, fetch_rf[..., 2] * array_tile[..., 2]], -1),
+        rf_fill=torch.cat([fetch_rf[..., in_w] * rf_tile[..., in_w],
+                           ((fetch_rf[..., 2] - distinct_rf) * rf_tile[..., 2])[..., None]],
+                          -1) * pes[..., None],
+        rf_drain=fetch_rf[..., 2] * rf_tile[..., 2] * pes,
+        gb_tile=gb_tile,
+        rf_tile=rf_tile,
+        banks=tile_words(m.spatial, stride, fk),
+    )
+
+
+def _interp_loglog(table: tuple[tuple[float, float], ...], x: torch.Tensor) -> torch.Tensor:
+    """Torch twin of target._interp_loglog (clamped below, extrapolated above)."""
+    xs = torch.tensor([math.log(a) for a, _ in table], dtype=F64)
+    ys = torch.tensor([math.log(b) for _, b in table], dtype=F64)
+    lx = x.clamp(min=1.0).log().clamp(min=xs[0].item())
+    i = torch.searchsorted(xs, lx.contiguous()).clamp(1, len(table) - 1)
+    x0, x1, y0, y1 = xs[i - 1], xs[i], ys[i - 1], ys[i]
+    return torch.exp(y0 + (lx - x0) / (x1 - x0) * (y1 - y0))
+
+
+def _per_chunk_max(per_layer: torch.Tensor, chunk: torch.Tensor, n_chunks: int) -> torch.Tensor:
+    """(B, L, 3) -> (B, H, 3): max over the layers each chunk runs."""
+    out = torch.ones(per_layer.shape[0], n_chunks, 3, dtype=F64)
+    idx = chunk.unsqueeze(-1).expand_as(per_layer)
+    return out.scatter_reduce(1, idx, per_layer, "amax", include_self=True)
+
+
+def bram18k(words: torch.Tensor, banks: torch.Tensor, bits: torch.Tensor,
+            lutram_max_bits: float) -> torch.Tensor:
+    """BRAM18K for a buffer of `words`, split into `banks`, each word `bits` wide.
+
+    A bank takes the narrowest BRAM18K aspect ratio (x9, x18, x36) that holds a word and
+    as many blocks as its depth needs; banks of at most `lutram_max_bits` go to LUTRAM.
+    """
+    depth = torch.ceil(words / banks)
+    width = torch.where(bits <= 9, 9.0, torch.where(bits <= 18, 18.0, 36.0)).to(F64)
+    per_bank = torch.ceil(bits / width) * torch.ceil(depth / (BRAM18K_BITS // width))
+    return torch.where(depth * bits <= lutram_max_bits, 0.0, per_bank * banks)
+
+
+@dataclass(frozen=True)
+class Costs:
+    """Cost-model results. (B, L) per layer, (B, H) per chunk, (B,) per accelerator."""
+
+    compute_cycles: torch.Tensor  # (B, L) incl. padding and group repeats
+    dram_cycles: torch.Tensor  # (B, L) DRAM bytes / bytes per cycle
+    gb_cycles: torch.Tensor  # (B, L) busiest GB buffer's words / its banks
+    latency_cycles: torch.Tensor  # (B, L) max of the three (double-buffered)
+    bound: torch.Tensor  # (B, L) int: 0 compute, 1 dram, 2 gb
+    utilisation: torch.Tensor  # (B, L) true MACs / (compute cycles x PEs)
+    dram_bytes: torch.Tensor  # (B, L)
+    energy_pj: torch.Tensor  # (B, L, 4) mac, rf, gb, dram
+    chunk_cycles: torch.Tensor  # (B, H)
+    dsp: torch.Tensor  # (B,) FPGA DSP slices (0 on ASIC)
+    bram18k: torch.Tensor  # (B,)
+    lut: torch.Tensor  # (B,)
+    area_mm2: torch.Tensor  # (B,) ASIC area (0 on FPGA)
+    frame_cycles: torch.Tensor  # (B,) cycles between frames (1 / throughput)
+    frame_latency_cycles: torch.Tensor  # (B,) cycles from input to output of one frame
+    fps: torch.Tensor  # (B,)
+    gops: torch.Tensor  # (B,) 2 x true MACs x FPS / 1e9
+    energy_per_frame_pj: torch.Tensor  # (B,)
+    edp_pj_s: torch.Tensor  # (B,) energy x frame latency
+    feasible: torch.Tensor  # (B,) bool: within DSP, BRAM, LUT (FPGA) or area, PEs (ASIC)
+
+
+ENERGY_PARTS = ("mac", "rf", "gb", "dram")
+
+
+def evaluate(layers: LayerSet, m: MappingBatch, target: Target, bits: int) -> Costs:
+    """Evaluate B accelerator points on L layers at `bits` precision (docs/cost_model.md)."""
+    a = layer_accesses(layers, m)
+    rep = layers.repeat  # (L,)
+    n_chunks = m.chunk_pes.shape[1]
+    bits_t = torch.tensor([bits, bits, acc_bits(bits)], dtype=F64)  # word width per tensor
+    abits = float(acc_bits(bits))
+
+    pes = m.spatial.prod(-1)  # (B, L)
+    compute = a.compute_cycles * rep
+    dram_bits = ((a.dram_read * bits_t).sum(-1) + a.dram_final_write * bits
+                 + (a.dram_write[..., 2] - a.dram_final_write) * abits) * rep
+    dram_bytes = dram_bits / 8
+    dram_cycles = dram_bytes / target.dram_bytes_per_cycle
+
+    banks = _per_chunk_max(a.banks, m.chunk, n_chunks)  # (B, H, 3)
+    banks_l = banks.gather(1, m.chunk.unsqueeze(-1).expand(-1, -1, 3))  # (B, L, 3)
+    gb_cycles = ((a.gb_read + a.gb_write) / banks_l).amax(-1) * rep
+    stack = torch.stack([compute, dram_cycles, gb_cycles], -1)
+    latency, bound = stack.max(-1)
+
+    gb_words = m.gb_words if m.gb_words is not None else _per_chunk_max(a.gb_tile, m.chunk,
+                                                                          n_chunks)
+    rf_words = m.rf_words if m.rf_words is not None else _per_chunk_max(a.rf_tile, m.chunk,
+                                                                          n_chunks)
+    gb_bytes = gb_words * bits_t / 8  # (B, H, 3): one buffer per tensor
+    rf_bytes = (rf_words * bits_t / 8).sum(-1)  # (B, H): one RF per PE
+    gather_h = m.chunk.unsqueeze(-1).expand(-1, -1, 3)
+    gb_pj_word = (_interp_loglog(target.sram_pj_table, gb_bytes) * bits_t / 16).gather(1,
+                                                                                      gather_h)
+    rf_l = rf_bytes.gather(1, m.chunk)  # (B, L)
+    rf_pj_in = _interp_loglog(target.rf_pj_table, rf_l) * bits / 16
+    rf_pj_acc = rf_pj_in * abits / bits
+
+    pe_cycles = a.compute_cycles * pes
+    e_mac = pe_cycles * target.mac_pj[bits]
+    e_rf = (pe_cycles * 2 * (rf_pj_in + rf_pj_acc)
+            + (a.rf_fill[..., :2].sum(-1)) * rf_pj_in
+            + (a.rf_fill[..., 2] + a.rf_drain) * rf_pj_acc)
+    e_gb = ((a.gb_read + a.gb_write + a.dram_read + a.dram_write) * gb_pj_word).sum(-1)
+    e_dram = dram_bits / rep * target.dram_pj_per_bit
+    energy = torch.stack([e_mac, e_rf, e_gb, e_dram], -1) * rep[..., None]
+
+    chunk_cycles = torch.zeros(m.batch, n_chunks, dtype=F64).scatter_add(1, m.chunk, latency)
+    total_latency = latency.sum(-1)
+    shared_dram = dram_bytes.sum(-1) / target.dram_bytes_per_cycle
+    frame = torch.where(m.pipeline, torch.maximum(chunk_cycles.amax(-1), shared_dram),
+                        total_latency)
+    clock_hz = target.clock_mhz * 1e6
+    fps = clock_hz / frame
+    energy_frame = energy.sum((-1, -2))
+
+    used = m.chunk_pes > 0
+    if target.kind == "fpga":
+        dsp = (torch.ceil(m.chunk_pes * target.dsp_per_mac[bits]) * used).sum(-1)
+        bram_words = 2 * gb_words  # double-buffered
+        brams = bram18k(bram_words, banks, bits_t, target.lutram_max_bits)
+        bram = (brams.sum(-1) * used).sum(-1)
+        lutram_bits = torch.where(brams == 0, bram_words * bits_t, 0.0).sum(-1)
+        rf_bits = (rf_words * bits_t).sum(-1) * m.chunk_pes
+        lut = (target.lut_base + (m.chunk_pes * target.lut_per_pe[bits]
+                                  + (lutram_bits + rf_bits) / 64) * used).sum(-1)
+        area = torch.zeros_like(dsp)
+        feasible = (dsp <= target.dsp) & (bram <= target.bram18k) & (lut <= target.lut)
+    else:
+        dsp = bram = lut = torch.zeros(m.batch, dtype=F64)
+        area_um2 = (m.chunk_pes * (target.pe_area_um2[bits]
+                                   + rf_bytes * target.rf_area_um2_per_byte)
+                    + 2 * gb_bytes.sum(-1) / 1024 * target.sram_area_um2_per_kib) * used
+        area = area_um2.sum(-1) / 1e6
+        feasible = area <= target.area_mm2
+    feasible = feasible & (m.chunk_pes.sum(-1) <= target.max_pes)
+
+    return Costs(
+        compute_cycles=compute, dram_cycles=dram_cycles, gb_cycles=gb_cycles,
+        latency_cycles=latency, bound=bound,
+        utilisation=layers.macs / (compute * pes), dram_bytes=dram_bytes, energy_pj=energy,
+        chunk_cycles=chunk_cycles, dsp=dsp, bram18k=bram, lut=lut, area_mm2=area,
+        frame_cycles=frame, frame_latency_cycles=total_latency, fps=fps,
+        gops=2 * layers.macs.sum() * fps / 1e9, energy_per_frame_pj=energy_frame,
+        edp_pj_s=energy_frame * total_latency / clock_hz, feasible=feasible,
+    )

@@ -1,0 +1,174 @@
+"""Targets: FPGA boards and ASIC technology nodes as cited YAML data files.
+
+Each file in `dna/cost/targets/` is one target. Every number carries its source in the
+YAML comments. Energy tables are (size in bytes, pJ per 16-bit word access) points,
+interpolated log-log and scaled linearly with word width.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+
+BRAM18K_BITS = 18 * 1024  # Xilinx 7-series / UltraScale+ BRAM18K capacity (UG473)
+
+
+class TargetError(ValueError):
+    """A target name or target file is invalid; the message names the field."""
+
+
+@dataclass(frozen=True)
+class FixedArch:
+    """An architecture the target fixes (e.g. Eyeriss 14x12): only mappings are searched."""
+
+    noc: str  # one of gads.NOCS
+    unroll: tuple[int, ...]  # PEs per NoC dim
+    gb_words: tuple[int, int, int]  # (inputs, weights, outputs)
+    rf_words: tuple[int, int, int]
+
+
+@dataclass(frozen=True)
+class Target:
+    """One FPGA or ASIC target; FPGA-only and ASIC-only fields are None on the other kind."""
+
+    name: str
+    kind: Literal["fpga", "asic"]
+    description: str
+    clock_mhz: float
+    dram_bandwidth_gbps: float  # peak DRAM bandwidth, GB/s (1e9 bytes/s)
+    dram_pj_per_bit: float
+    mac_pj: dict[int, float]  # energy per MAC by precision bits (8, 16)
+    sram_pj_table: tuple[tuple[float, float], ...]  # (bytes, pJ per 16-bit word) points
+    rf_pj_table: tuple[tuple[float, float], ...]  # (bytes, pJ per 16-bit word) points
+    max_pes: int  # PE budget the search may use
+    # FPGA
+    dsp: int | None = None
+    bram18k: int | None = None
+    lut: int | None = None
+    dsp_per_mac: dict[int, float] | None = None  # DSP slices per MAC by precision
+    lut_per_pe: dict[int, float] | None = None  # LUTs per PE by precision (mux + control)
+    lut_base: int | None = None  # LUTs of the AXI/DMA/control shell
+    lutram_max_bits: int | None = None  # buffers at or below this live in LUTRAM, not BRAM
+    # ASIC
+    area_mm2: float | None = None  # die area budget
+    pe_area_um2: dict[int, float] | None = None  # MAC + pipeline regs by precision
+    rf_area_um2_per_byte: float | None = None
+    sram_area_um2_per_kib: float | None = None
+    fixed_arch: FixedArch | None = None
+
+    @property
+    def dram_bytes_per_cycle(self) -> float:
+        return self.dram_bandwidth_gbps * 1e9 / (self.clock_mhz * 1e6)
+
+    def sram_pj(self, size_bytes: float, bits: int) -> float:
+        """Energy of one `bits`-wide access to an SRAM of `size_bytes`."""
+        return _interp_loglog(self.sram_pj_table, size_bytes) * bits / 16
+
+    def rf_pj(self, size_bytes: float, bits: int) -> float:
+        """Energy of one `bits`-wide access to a register file of `size_bytes`."""
+        return _interp_loglog(self.rf_pj_table, size_bytes) * bits / 16
+
+
+def _interp_loglog(table: tuple[tuple[float, float], ...], x: float) -> float:
+    """Piecewise log-log interpolation, clamped at the table's ends."""
+    x = max(x, 1.0)
+    if x <= table[0][0]:
+        return table[0][1]
+    for (x0, y0), (x1, y1) in zip(table, table[1:]):
+        if x <= x1:
+            t = (math.log(x) - math.log(x0)) / (math.log(x1) - math.log(x0))
+            return math.exp(math.log(y0) + t * (math.log(y1) - math.log(y0)))
+    (x0, y0), (x1, y1) = table[-2], table[-1]
+    t = (math.log(x) - math.log(x0)) / (math.log(x1) - math.log(x0))
+    return math.exp(math.log(y0) + t * (math.log(y1) - math.log(y0)))
+
+
+def target_names() -> list[str]:
+    """Names of the built-in targets."""
+    return sorted(p.name[:-5] for p in resources.files("dna.cost.targets").iterdir()
+                  if p.name.endswith(".yaml"))
+
+
+def load_target(name_or_path: str) -> Target:
+    """A built-in target by name, or a target YAML file by path."""
+    path = Path(name_or_path)
+    if path.suffix in (".yaml", ".yml") or path.exists():
+        if not path.is_file():
+            raise TargetError(f"{path}: target file not found")
+        text, where = path.read_text(), str(path)
+    else:
+        if name_or_path not in target_names():
+            raise TargetError(f"unknown target {name_or_path!r}: expected one of "
+                              f"{', '.join(target_names())} or a path to a target YAML file")
+        text = resources.files("dna.cost.targets").joinpath(f"{name_or_path}.yaml").read_text()
+        where = f"target {name_or_path}"
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as e:
+        raise TargetError(f"{where}: malformed YAML: {e}".splitlines()[0]) from None
+    return target_from_dict(data, where)
+
+
+_COMMON = {"name": str, "kind": str, "description": str, "clock_mhz": float,
+           "dram_bandwidth_gbps": float, "dram_pj_per_bit": float, "mac_pj": dict,
+           "sram_pj_table": list, "rf_pj_table": list, "max_pes": int}
+_FPGA = {"dsp": int, "bram18k": int, "lut": int, "dsp_per_mac": dict, "lut_per_pe": dict,
+         "lut_base": int, "lutram_max_bits": int}
+_ASIC = {"area_mm2": float, "pe_area_um2": dict, "rf_area_um2_per_byte": float,
+         "sram_area_um2_per_kib": float}
+
+
+def target_from_dict(data: Any, where: str) -> Target:
+    """Validate a parsed target file and build the `Target`; lists every bad field."""
+    if not isinstance(data, dict):
+        raise TargetError(f"{where}: expected a mapping at the top level")
+    kind = data.get("kind")
+    fields = dict(_COMMON)
+    if kind == "fpga":
+        fields |= _FPGA
+    elif kind == "asic":
+        fields |= _ASIC
+    problems = [] if kind in ("fpga", "asic") else [f"kind = {kind!r}: expected fpga or asic"]
+    values: dict[str, Any] = {}
+    for key, typ in fields.items():
+        v = data.get(key)
+        ok = isinstance(v, typ) or (typ is float and isinstance(v, int))
+        if v is None or isinstance(v, bool) or not ok:
+            problems.append(f"{key}: expected {typ.__name__}, got {v!r}")
+            continue
+        if typ in (int, float) and v <= 0:
+            problems.append(f"{key} = {v}: expected > 0")
+        if typ is dict:
+            if sorted(v) != [8, 16] or any(not isinstance(x, (int, float)) or x <= 0
+                                           for x in v.values()):
+                problems.append(f"{key}: expected positive numbers for precisions 8 and 16")
+            v = {int(k): float(x) for k, x in v.items()}
+        if key.endswith("_table"):
+            try:
+                v = tuple((float(a), float(b)) for a, b in v)
+                assert len(v) >= 2 and all(a > 0 and b > 0 for a, b in v)
+                assert all(a0 < a1 for (a0, _), (a1, _) in zip(v, v[1:]))
+            except (TypeError, ValueError, AssertionError):
+                problems.append(f"{key}: expected >= 2 [bytes, pJ] pairs, positive, "
+                                f"increasing in bytes")
+                continue
+        values[key] = float(v) if typ is float else v
+    unknown = set(data) - set(fields) - {"fixed_arch", "sources"}
+    problems += [f"{k}: unknown field" for k in sorted(unknown)]
+    fixed = None
+    if data.get("fixed_arch") is not None:
+        fa = data["fixed_arch"]
+        try:
+            fixed = FixedArch(str(fa["noc"]), tuple(int(u) for u in fa["unroll"]),
+                              tuple(int(w) for w in fa["gb_words"]),
+                              tuple(int(w) for w in fa["rf_words"]))
+            assert len(fixed.gb_words) == 3 and len(fixed.rf_words) == 3
+        except (KeyError, TypeError, ValueError, AssertionError):
+            problems.append("fixed_arch: expected noc, unroll, gb_words[3], rf_words[3]")
+    if problems:
+        raise TargetError(f"{where}: " + "; ".join(problems))
+    return Target(fixed_arch=fixed, **values)
