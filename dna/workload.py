@@ -236,7 +236,11 @@ def check_network(net: Network) -> list[str]:
             elif n.y < 1 or n.x < 1:
                 problems.append(f"{where}: kernel {n.r}x{n.s} does not fit input "
                                 f"{n.in_shape.h}x{n.in_shape.w} with padding {n.padding}")
-        if isinstance(n, Shuffle) and n.in_shape.c % n.groups:
+        if isinstance(n, Shuffle) and (n.groups < 1 or n.in_shape.c % n.groups):
             problems.append(f"{where}: shuffle groups {n.groups} must divide {n.in_shape.c}")
-        seen[n.name] = n.out_shape
+        if isinstance(n, Pool) and (min(n.size, n.stride) < 1 or n.padding < 0):
+            problems.append(f"{where}: pool size, stride must be >= 1 and padding >= 0")
+        # out_shape divides by the stride: fall back to in_shape once a stride < 1 is reported
+        bad_stride = isinstance(n, (Conv, Pool)) and n.stride < 1
+        seen[n.name] = n.in_shape if bad_stride else n.out_shape
     return problems

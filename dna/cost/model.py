@@ -159,6 +159,8 @@ class Costs:
     dram_bytes: torch.Tensor  # (B, L)
     energy_pj: torch.Tensor  # (B, L, 4) mac, rf, gb, dram
     chunk_cycles: torch.Tensor  # (B, H)
+    chunk_dsp: torch.Tensor  # (B, H) FPGA DSP slices per chunk (0 on ASIC)
+    chunk_bram18k: torch.Tensor  # (B, H)
     dsp: torch.Tensor  # (B,) FPGA DSP slices (0 on ASIC)
     bram18k: torch.Tensor  # (B,)
     lut: torch.Tensor  # (B,)
@@ -190,7 +192,10 @@ def evaluate(layers: LayerSet, m: MappingBatch, target: Target, bits: int) -> Co
     dram_bytes = dram_bits / 8
     dram_cycles = dram_bytes / target.dram_bytes_per_cycle
 
-    banks = _per_chunk_max(a.banks, m.chunk, n_chunks)  # (B, H, 3)
+    # Banks per GB buffer: enough for the chunk's most demanding layer to stream its words
+    # in its compute time, never more than the array takes in one cycle.
+    demand = torch.ceil((a.gb_read + a.gb_write) / a.compute_cycles[..., None])
+    banks = _per_chunk_max(torch.minimum(demand, a.banks).clamp(min=1), m.chunk, n_chunks)
     banks_l = banks.gather(1, m.chunk.unsqueeze(-1).expand(-1, -1, 3))  # (B, L, 3)
     gb_cycles = ((a.gb_read + a.gb_write) / banks_l).amax(-1) * rep
     stack = torch.stack([compute, dram_cycles, gb_cycles], -1)
@@ -229,18 +234,20 @@ def evaluate(layers: LayerSet, m: MappingBatch, target: Target, bits: int) -> Co
 
     used = m.chunk_pes > 0
     if target.kind == "fpga":
-        dsp = (torch.ceil(m.chunk_pes * target.dsp_per_mac[bits]) * used).sum(-1)
+        chunk_dsp = torch.ceil(m.chunk_pes * target.dsp_per_mac[bits]) * used
         bram_words = 2 * gb_words  # double-buffered
         brams = bram18k(bram_words, banks, bits_t, target.lutram_max_bits)
-        bram = (brams.sum(-1) * used).sum(-1)
+        chunk_bram = brams.sum(-1) * used
+        dsp, bram = chunk_dsp.sum(-1), chunk_bram.sum(-1)
         lutram_bits = torch.where(brams == 0, bram_words * bits_t, 0.0).sum(-1)
         rf_bits = (rf_words * bits_t).sum(-1) * m.chunk_pes
-        lut = (target.lut_base + (m.chunk_pes * target.lut_per_pe[bits]
+        lut = target.lut_base + ((m.chunk_pes * target.lut_per_pe[bits]
                                   + (lutram_bits + rf_bits) / 64) * used).sum(-1)
         area = torch.zeros_like(dsp)
         feasible = (dsp <= target.dsp) & (bram <= target.bram18k) & (lut <= target.lut)
     else:
         dsp = bram = lut = torch.zeros(m.batch, dtype=F64)
+        chunk_dsp = chunk_bram = torch.zeros_like(m.chunk_pes)
         area_um2 = (m.chunk_pes * (target.pe_area_um2[bits]
                                    + rf_bytes * target.rf_area_um2_per_byte)
                     + 2 * gb_bytes.sum(-1) / 1024 * target.sram_area_um2_per_kib) * used
@@ -252,7 +259,8 @@ def evaluate(layers: LayerSet, m: MappingBatch, target: Target, bits: int) -> Co
         compute_cycles=compute, dram_cycles=dram_cycles, gb_cycles=gb_cycles,
         latency_cycles=latency, bound=bound,
         utilisation=layers.macs / (compute * pes), dram_bytes=dram_bytes, energy_pj=energy,
-        chunk_cycles=chunk_cycles, dsp=dsp, bram18k=bram, lut=lut, area_mm2=area,
+        chunk_cycles=chunk_cycles, chunk_dsp=chunk_dsp, chunk_bram18k=chunk_bram, dsp=dsp,
+        bram18k=bram, lut=lut, area_mm2=area,
         frame_cycles=frame, frame_latency_cycles=total_latency, fps=fps,
         gops=2 * layers.macs.sum() * fps / 1e9, energy_per_frame_pj=energy_frame,
         edp_pj_s=energy_frame * total_latency / clock_hz, feasible=feasible,

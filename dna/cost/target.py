@@ -74,7 +74,8 @@ class Target:
 
 
 def _interp_loglog(table: tuple[tuple[float, float], ...], x: float) -> float:
-    """Piecewise log-log interpolation, clamped at the table's ends."""
+    """Piecewise log-log interpolation, clamped below the first point, extrapolated
+    along the last segment above the last one (as the torch twin in model.py)."""
     x = max(x, 1.0)
     if x <= table[0][0]:
         return table[0][1]
@@ -140,12 +141,13 @@ def target_from_dict(data: Any, where: str) -> Target:
         if v is None or isinstance(v, bool) or not ok:
             problems.append(f"{key}: expected {typ.__name__}, got {v!r}")
             continue
-        if typ in (int, float) and v <= 0:
+        if typ in (int, float) and not v > 0:  # `not >` also rejects NaN
             problems.append(f"{key} = {v}: expected > 0")
         if typ is dict:
-            if sorted(v) != [8, 16] or any(not isinstance(x, (int, float)) or x <= 0
+            if set(v) != {8, 16} or any(not isinstance(x, (int, float)) or not x > 0
                                            for x in v.values()):
                 problems.append(f"{key}: expected positive numbers for precisions 8 and 16")
+                continue
             v = {int(k): float(x) for k, x in v.items()}
         if key.endswith("_table"):
             try:
@@ -172,3 +174,18 @@ def target_from_dict(data: Any, where: str) -> Target:
     if problems:
         raise TargetError(f"{where}: " + "; ".join(problems))
     return Target(fixed_arch=fixed, **values)
+
+
+def pe_budget_problems(chunk_pes: list[int], target: Target, bits: int,
+                       where: str = "accelerator") -> list[str]:
+    """Problems if the chunks' PEs exceed the target's DSP budget (FPGA) or PE budget."""
+    total = sum(chunk_pes)
+    if target.kind == "fpga":
+        dsp = sum(math.ceil(p * target.dsp_per_mac[bits]) for p in chunk_pes)
+        if dsp > target.dsp:
+            return [f"{where}.chunks[*].unroll: {total} PEs need {dsp} DSP slices at {bits} "
+                    f"bit but {target.name} has {target.dsp}"]
+    if total > target.max_pes:
+        return [f"{where}.chunks[*].unroll: {total} PEs exceed {target.name}'s budget of "
+                f"{target.max_pes} PEs"]
+    return []

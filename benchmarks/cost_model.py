@@ -1,0 +1,105 @@
+"""Cost-model throughput: (layer x accelerator) evaluations per second vs batch size.
+
+Prints pairs/s for batches of 1 ... 65,536 random accelerator points on VGG16's 16 conv
+layers, the latency of one single-layer evaluation, and the same evaluations done by a
+naive per-point Python loop (one model call per layer x point) in the same run, as a ratio.
+
+    python benchmarks/cost_model.py [--threads 2]
+"""
+from __future__ import annotations
+
+import argparse
+import time
+
+import torch
+
+from dna.cost.batch import F64, LayerSet, MappingBatch, network_layers
+from dna.cost.model import evaluate
+from dna.cost.target import load_target
+from dna.networks import get_network
+
+
+def random_points(layers: LayerSet, batch: int, gen: torch.Generator) -> MappingBatch:
+    """`batch` random legal points: KYX-style spatial unroll, factors that cover each dim."""
+    n_layers = len(layers)
+    bounds = layers.bounds.expand(batch, n_layers, 7)
+    spatial = torch.ones(batch, n_layers, 7, dtype=F64)
+    spatial[..., 1] = 2.0 ** torch.randint(0, 6, (batch, 1), generator=gen)  # K
+    spatial[..., 3] = 2.0 ** torch.randint(0, 4, (batch, 1), generator=gen)  # Y
+    spatial[..., 4] = 2.0 ** torch.randint(0, 3, (batch, 1), generator=gen)  # X
+    rf = torch.minimum(2.0 ** torch.randint(0, 3, (batch, n_layers, 7), generator=gen), bounds)
+    left = torch.ceil(bounds / (spatial * rf))
+    gb = torch.minimum(2.0 ** torch.randint(0, 5, (batch, n_layers, 7), generator=gen), left)
+    dram = torch.ceil(bounds / (spatial * rf * gb))
+    order = torch.rand(batch, n_layers, 3, 7, generator=gen).argsort(-1)
+    return MappingBatch(factors=torch.stack([dram, gb, rf], -2), spatial=spatial, order=order,
+                        chunk=torch.zeros(batch, n_layers, dtype=torch.int64),
+                        chunk_pes=spatial[:, :1].prod(-1), pipeline=torch.zeros(batch,
+                                                                                 dtype=bool))
+
+
+def slice_point(m: MappingBatch, b: int, layer: int) -> MappingBatch:
+    """Point b on one layer, as a batch of one."""
+    return MappingBatch(factors=m.factors[b:b + 1, layer:layer + 1],
+                        spatial=m.spatial[b:b + 1, layer:layer + 1],
+                        order=m.order[b:b + 1, layer:layer + 1],
+                        chunk=m.chunk[b:b + 1, layer:layer + 1],
+                        chunk_pes=m.chunk_pes[b:b + 1], pipeline=m.pipeline[b:b + 1])
+
+
+def one_layer(layers: LayerSet, i: int) -> LayerSet:
+    return LayerSet(layers.names[i:i + 1], layers.bounds[i:i + 1], layers.stride[i:i + 1],
+                    layers.follow_k[i:i + 1], layers.repeat[i:i + 1], layers.depthwise[i:i + 1])
+
+
+def best_time_s(fn, repeats: int) -> float:
+    """Fastest of `repeats` runs of fn(), after one warm-up."""
+    fn()
+    best = float("inf")
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - t0)
+    return best
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--threads", type=int, default=2)
+    args = ap.parse_args()
+    torch.set_num_threads(args.threads)
+    target = load_target("zc706")
+    layers = network_layers(get_network("vgg16"))
+    gen = torch.Generator().manual_seed(0)
+    n_layers = len(layers)
+    print(f"cost model on VGG16 ({n_layers} conv layers), zc706, 16 bit, "
+          f"{torch.get_num_threads()} threads")
+    print(f"{'batch':>8}{'pairs':>10}{'time ms':>10}{'pairs/s':>14}")
+    with torch.inference_mode():
+        for batch in (1, 16, 256, 4096, 65536):
+            m = random_points(layers, batch, gen)
+            t = best_time_s(lambda: evaluate(layers, m, target, 16), 3 if batch > 4096 else 10)
+            print(f"{batch:>8}{batch * n_layers:>10}{t * 1e3:>10.2f}"
+                  f"{batch * n_layers / t:>14,.0f}")
+        single = one_layer(layers, 5)
+        m1 = slice_point(random_points(layers, 1, gen), 0, 5)
+        t1 = best_time_s(lambda: evaluate(single, m1, target, 16), 200)
+        print(f"single network-layer evaluation: {t1 * 1e6:.1f} us")
+
+        n_naive = 256
+        m = random_points(layers, n_naive, gen)
+        singles = [one_layer(layers, i) for i in range(n_layers)]
+        points = [(b, i, slice_point(m, b, i)) for b in range(n_naive) for i in range(n_layers)]
+        t0 = time.perf_counter()
+        naive = [evaluate(singles[i], p, target, 16).latency_cycles[0, 0] for b, i, p in points]
+        t_naive = time.perf_counter() - t0
+        t_batch = best_time_s(lambda: evaluate(layers, m, target, 16), 10)
+        batched = evaluate(layers, m, target, 16).latency_cycles
+        same = torch.equal(torch.stack(naive).reshape(n_naive, n_layers), batched)
+    print(f"naive per-point loop: {len(points)} pairs in {t_naive:.2f} s = "
+          f"{len(points) / t_naive:,.0f} pairs/s; batched {len(points) / t_batch:,.0f} "
+          f"pairs/s; speed-up x{t_naive / t_batch:,.0f}; results identical: {same}")
+
+
+if __name__ == "__main__":
+    main()
