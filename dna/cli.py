@@ -11,7 +11,9 @@ import click
 from dna import __version__, api
 from dna.cost.report import format_report, report_to_dict
 from dna.cost.target import TargetError, load_target, target_names
+from dna.design import make_design, save_design
 from dna.networks import NETWORKS
+from dna.space.gads_index import index_space, space_size_table
 
 
 def user_errors(fn: Callable) -> Callable:
@@ -51,8 +53,11 @@ def main() -> None:
 @click.option("--design", "design_path", metavar="FILE",
               help="Evaluate a design file instead (network, accelerator, target inside).")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@click.option("--save", "save_path", metavar="FILE",
+              help="Also write the evaluated design as a design file (dna-design/1).")
 @user_errors
-def evaluate(network_spec, dataset, accel_path, target_spec, precision, design_path, as_json):
+def evaluate(network_spec, dataset, accel_path, target_spec, precision, design_path, as_json,
+             save_path):
     """Per-layer cycles, bound, utilisation, DSP/BRAM, energy, and network totals.
 
     Either --design FILE, or all of --network, --accelerator and --target.
@@ -61,7 +66,7 @@ def evaluate(network_spec, dataset, accel_path, target_spec, precision, design_p
         if network_spec or accel_path or target_spec:
             raise api.InputError("--design already names the network, accelerator and "
                                  "target; drop --network/--accelerator/--target")
-        _, rep = api.evaluate_design(design_path)
+        design, rep = api.evaluate_design(design_path)
     else:
         missing = [o for o, v in (("--network", network_spec), ("--accelerator", accel_path),
                                   ("--target", target_spec)) if not v]
@@ -71,7 +76,31 @@ def evaluate(network_spec, dataset, accel_path, target_spec, precision, design_p
         net = api.load_network(network_spec, dataset=dataset)
         acc = api.load_accelerator(accel_path, net, target, precision)
         rep = api.evaluate(network=net, accelerator=acc, target=target, precision=precision)
+        design = make_design(net, acc, target, precision, provenance={
+            "command": "dna evaluate", "network": network_spec, "dataset": dataset,
+            "accelerator": accel_path})
     click.echo(json.dumps(report_to_dict(rep), indent=1) if as_json else format_report(rep))
+    if save_path:
+        save_design(design, save_path)
+        click.echo(f"wrote {save_path}", err=True)
+
+
+@main.command()
+@click.option("--network", "network_spec", required=True, metavar="NAME|FILE",
+              help=f"Built-in network ({', '.join(NETWORKS)}) or a network YAML file.")
+@click.option("--dataset", type=click.Choice(["imagenet", "cifar"]), default="imagenet",
+              show_default=True)
+@click.option("--target", "target_spec", default="zc706", show_default=True,
+              metavar="NAME|FILE", help="Target whose PE budget bounds the PE unroll.")
+@user_errors
+def space(network_spec, dataset, target_spec):
+    """Size of the accelerator search space (GADS) for a network, as in paper Table 2."""
+    net = api.load_network(network_spec, dataset=dataset)
+    target = load_target(target_spec)
+    s = index_space(net, max_pes=target.max_pes)
+    click.echo(f"{net.name}: {len(net.convs)} conv layers, {len(s.params)} categorical "
+               f"parameters, PE budget {target.max_pes} ({target.name})")
+    click.echo(space_size_table(s))
 
 
 if __name__ == "__main__":

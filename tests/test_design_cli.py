@@ -165,3 +165,25 @@ def test_yaml_network_on_asic(tmp_path):
               "--target", "asic45", "--precision", "8")
     assert res.exit_code == 0, res.output
     assert "mm^2" in res.output and "feasible       yes" in res.output
+
+
+def test_save_then_evaluate_design(tmp_path):
+    out = tmp_path / "sub" / "d.json"
+    res = run("evaluate", "--network", str(TINY_NET), "--accelerator", str(VGG_ACC),
+              "--target", "zc706", "--save", str(out))
+    # VGG16's per-layer override names a layer tiny.yaml does not have.
+    assert res.exit_code == 2 and not out.exists()
+    acc = tmp_path / "acc.yaml"
+    acc.write_text("style: multicycle\nchunks: [{noc: KYX, unroll: [8, 4, 4]}]\n")
+    res = run("evaluate", "--network", str(TINY_NET), "--accelerator", str(acc),
+              "--target", "zc706", "--save", str(out))
+    assert res.exit_code == 0, res.output
+    again = run("evaluate", "--design", str(out))
+    assert again.exit_code == 0
+    assert again.output.splitlines()[-6:] == res.output.splitlines()[-7:-1]
+
+
+def test_space_size_command():
+    res = run("space", "--network", "vgg16", "--target", "zc706")
+    assert res.exit_code == 0
+    assert "16 conv layers" in res.output and "joint accelerator space" in res.output

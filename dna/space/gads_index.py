@@ -163,7 +163,9 @@ def space_size_table(space: IndexSpace) -> str:
             ("mapping (loop orders, tile sizes per layer)", space.log10_size("mapping")),
             ("joint accelerator space", space.log10_size())]
     width = max(len(r[0]) for r in rows)
-    return "\n".join(f"{name:<{width}}  {_sci(lg)}" for name, lg in rows)
+    lines = [f"{name:<{width}}  {_sci(lg)}" for name, lg in rows]
+    return "\n".join(lines + ["(index vectors: one choice per parameter, unused chunk "
+                               "slots included)"])
 
 
 def _sci(log10: float) -> str:
