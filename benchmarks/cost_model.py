@@ -1,8 +1,10 @@
 """Cost-model throughput: (layer x accelerator) evaluations per second vs batch size.
 
-Prints pairs/s for batches of 1 ... 65,536 random accelerator points on VGG16's 16 conv
-layers, the latency of one single-layer evaluation, and the same evaluations done by a
-naive per-point Python loop (one model call per layer x point) in the same run, as a ratio.
+Prints pairs/s of the vectorised model for batches of 1 ... 65,536 random accelerator
+points on VGG16's 16 conv layers; the latency of one single network-layer evaluation with
+the scalar twin (dna/cost/scalar.py) and with the vectorised model at batch 1; and the same
+pairs evaluated by a naive per-point Python loop over the scalar twin, in the same run, as a
+ratio (results compared).
 
     python benchmarks/cost_model.py [--threads 2]
 """
@@ -15,8 +17,11 @@ import torch
 
 from dna.cost.batch import F64, LayerSet, MappingBatch, network_layers
 from dna.cost.model import evaluate
+from dna.cost.scalar import layer_cost
 from dna.cost.target import load_target
 from dna.networks import get_network
+from dna.space.gads import problem_of
+from dna.workload import DIMS
 
 
 def random_points(layers: LayerSet, batch: int, gen: torch.Generator) -> MappingBatch:
@@ -47,6 +52,14 @@ def slice_point(m: MappingBatch, b: int, layer: int) -> MappingBatch:
                         chunk_pes=m.chunk_pes[b:b + 1], pipeline=m.pipeline[b:b + 1])
 
 
+def scalar_args(m: MappingBatch, b: int, layer: int) -> tuple:
+    """(factors, spatial, order) of point b on one layer, for dna.cost.scalar.layer_cost."""
+    factors = tuple(tuple(int(f) for f in lv) for lv in m.factors[b, layer].tolist())
+    spatial = tuple(int(s) for s in m.spatial[b, layer].tolist())
+    order = tuple("".join(DIMS[i] for i in lv) for lv in m.order[b, layer].tolist())
+    return factors, spatial, order
+
+
 def one_layer(layers: LayerSet, i: int) -> LayerSet:
     return LayerSet(layers.names[i:i + 1], layers.bounds[i:i + 1], layers.stride[i:i + 1],
                     layers.follow_k[i:i + 1], layers.repeat[i:i + 1], layers.depthwise[i:i + 1])
@@ -69,7 +82,9 @@ def main() -> None:
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     target = load_target("zc706")
-    layers = network_layers(get_network("vgg16"))
+    net = get_network("vgg16")
+    layers = network_layers(net)
+    problems = [problem_of(c) for c in net.convs]
     gen = torch.Generator().manual_seed(0)
     n_layers = len(layers)
     print(f"cost model on VGG16 ({n_layers} conv layers), zc706, 16 bit, "
@@ -84,22 +99,24 @@ def main() -> None:
         single = one_layer(layers, 5)
         m1 = slice_point(random_points(layers, 1, gen), 0, 5)
         t1 = best_time_s(lambda: evaluate(single, m1, target, 16), 200)
-        print(f"single network-layer evaluation: {t1 * 1e6:.1f} us")
+        args1 = scalar_args(m1, 0, 0)
+        ts = best_time_s(lambda: layer_cost(problems[5], *args1, target, 16), 2000)
+        print(f"single network-layer evaluation: scalar twin {ts * 1e6:.1f} us, "
+              f"vectorised at batch 1 {t1 * 1e6:.1f} us")
 
-        n_naive = 256
+        n_naive = 1024
         m = random_points(layers, n_naive, gen)
-        singles = [one_layer(layers, i) for i in range(n_layers)]
-        points = [(b, i, slice_point(m, b, i)) for b in range(n_naive) for i in range(n_layers)]
+        pairs = [(problems[i], scalar_args(m, b, i)) for b in range(n_naive)
+                 for i in range(n_layers)]
         t0 = time.perf_counter()
-        naive = [evaluate(singles[i], p, target, 16).latency_cycles[0, 0] for b, i, p in points]
+        naive = [layer_cost(p, *a, target, 16).latency_cycles for p, a in pairs]
         t_naive = time.perf_counter() - t0
         t_batch = best_time_s(lambda: evaluate(layers, m, target, 16), 10)
-        batched = evaluate(layers, m, target, 16).latency_cycles
-        same = torch.equal(torch.stack(naive).reshape(n_naive, n_layers), batched)
-    print(f"naive per-point loop: {len(points)} pairs in {t_naive:.2f} s = "
-          f"{len(points) / t_naive:,.0f} pairs/s; batched {len(points) / t_batch:,.0f} "
-          f"pairs/s; speed-up x{t_naive / t_batch:,.0f}; results identical: {same}")
-
+        batched = evaluate(layers, m, target, 16).latency_cycles.flatten()
+        same = torch.allclose(torch.tensor(naive, dtype=F64), batched, rtol=1e-12)
+    print(f"naive per-point Python loop: {len(pairs):,} pairs in {t_naive:.2f} s = "
+          f"{len(pairs) / t_naive:,.0f} pairs/s; vectorised {len(pairs) / t_batch:,.0f} "
+          f"pairs/s on the same pairs: x{t_naive / t_batch:,.1f}; results agree: {same}")
 
 if __name__ == "__main__":
     main()

@@ -1,0 +1,100 @@
+"""Scalar twin of the vectorised model for one layer on its own chunk, in plain Python.
+
+For single evaluations (no torch dispatch overhead) and as the per-point baseline of
+benchmarks/cost_model.py. tests/test_cost_scalar.py checks it equals dna/cost/model.py.
+Buffers and banks are those of a chunk that runs only this layer.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from dna.cost.target import Target
+from dna.quant import acc_bits
+from dna.space.gads import Problem
+from dna.workload import DIMS
+
+_REL = ({0, 2, 3, 4, 5, 6}, {1, 2, 5, 6}, {0, 1, 3, 4})  # inputs, weights, outputs
+
+
+@dataclass(frozen=True)
+class LayerCost:
+    """Cost-model figures of one layer (all group repeats included)."""
+
+    compute_cycles: float
+    dram_cycles: float
+    gb_cycles: float
+    latency_cycles: float
+    dram_bytes: float
+    energy_pj: float
+
+
+def _tile(ext, stride: int, follow_k: bool) -> tuple[int, int, int]:
+    n, k, c, y, x, r, s = ext
+    rows = min(y * r, (y - 1) * stride + r)
+    cols = min(x * s, (x - 1) * stride + s)
+    return n * (k if follow_k else c) * rows * cols, k * c * r * s, n * k * y * x
+
+
+def _fetches(loops: list[tuple[int, int]], rel: set[int]) -> int:
+    """loops: (dim index, bound) outer -> inner; product down to the innermost relevant."""
+    count, last = 1, 1
+    for d, b in loops:
+        count *= b
+        if b > 1 and d in rel:
+            last = count
+    return last
+
+
+def layer_cost(p: Problem, factors: tuple[tuple[int, ...], ...], spatial: tuple[int, ...],
+               order: tuple[str, str, str], target: Target, bits: int) -> LayerCost:
+    """Latency and energy of layer `p` under one mapping (docs/cost_model.md)."""
+    f_dram, f_gb, f_rf = factors
+    rel = (_REL[0] | {1}, _REL[1], _REL[2]) if p.inputs_follow_k else _REL
+    idx = {d: i for i, d in enumerate(DIMS)}
+    dram_loops = [(idx[d], f_dram[idx[d]]) for d in order[0]]
+    gb_loops = [(idx[d], f_gb[idx[d]]) for d in order[1]]
+    f_g = [_fetches(dram_loops, r) for r in rel]
+    f_r = [_fetches(dram_loops + gb_loops, r) for r in rel]
+    arr_ext = [a * b for a, b in zip(spatial, f_rf)]
+    gb_tile = _tile([a * b for a, b in zip(f_gb, arr_ext)], p.stride, p.inputs_follow_k)
+    arr_tile = _tile(arr_ext, p.stride, p.inputs_follow_k)
+    rf_tile = _tile(f_rf, p.stride, p.inputs_follow_k)
+    distinct_g = math.prod(f_dram[i] for i in _REL[2])
+    distinct_r = math.prod(f_dram[i] * f_gb[i] for i in _REL[2])
+    pes = math.prod(spatial)
+    abits = acc_bits(bits)
+
+    dram_rd = [f_g[0] * gb_tile[0], f_g[1] * gb_tile[1], (f_g[2] - distinct_g) * gb_tile[2]]
+    dram_wr = f_g[2] * gb_tile[2]
+    final = distinct_g * gb_tile[2]
+    gb_rd = [f_r[0] * arr_tile[0], f_r[1] * arr_tile[1], (f_r[2] - distinct_r) * arr_tile[2]]
+    gb_wr = f_r[2] * arr_tile[2]
+    rf_fill = [f_r[0] * rf_tile[0] * pes, f_r[1] * rf_tile[1] * pes,
+               (f_r[2] - distinct_r) * rf_tile[2] * pes]
+    rf_drain = f_r[2] * rf_tile[2] * pes
+    compute = math.prod(f_dram) * math.prod(f_gb) * math.prod(f_rf)
+
+    widths = (bits, bits, abits)
+    dram_bits = (sum(w * n for w, n in zip(widths, dram_rd)) + final * bits
+                 + (dram_wr - final) * abits)
+    dram_cycles = dram_bits / 8 / target.dram_bytes_per_cycle
+    array_words = [gb_rd[0], gb_rd[1], gb_rd[2] + gb_wr]
+    banks = [max(1.0, min(float(w), math.ceil(n / compute)))
+             for w, n in zip(_tile(spatial, p.stride, p.inputs_follow_k), array_words)]
+    gb_cycles = max(n / b for n, b in zip(array_words, banks))
+
+    rf_bytes = sum(t * w for t, w in zip(rf_tile, widths)) / 8
+    rf_in = target.rf_pj(rf_bytes, bits)
+    rf_acc = rf_in * abits / bits
+    e_mac = compute * pes * target.mac_pj[bits]
+    e_rf = (compute * pes * 2 * (rf_in + rf_acc) + (rf_fill[0] + rf_fill[1]) * rf_in
+            + (rf_fill[2] + rf_drain) * rf_acc)
+    gb_moves = [gb_rd[0] + dram_rd[0], gb_rd[1] + dram_rd[1],
+                gb_rd[2] + gb_wr + dram_rd[2] + dram_wr]
+    e_gb = sum(n * target.sram_pj(t * w / 8, w) for n, t, w in zip(gb_moves, gb_tile, widths))
+    e_dram = dram_bits * target.dram_pj_per_bit
+    rep = p.repeat
+    latency = max(compute, dram_cycles, gb_cycles) * rep
+    return LayerCost(compute * rep, dram_cycles * rep, gb_cycles * rep, latency,
+                     dram_bits / 8 * rep, (e_mac + e_rf + e_gb + e_dram) * rep)
