@@ -7,10 +7,10 @@ from typing import Literal
 import yaml
 
 from dna.cost.report import Report, report
-from dna.cost.target import Target, load_target, pe_budget_problems
+from dna.cost.target import Target, fixed_arch_problems, load_target, pe_budget_problems
 from dna.design import PRECISIONS, Design, DesignError, load_design
 from dna.networks import NETWORKS, get_network
-from dna.space.gads import Accelerator, SpaceError
+from dna.space.gads import Accelerator, ChunkHW, SpaceError, check_accelerator
 from dna.space.gads_io import accelerator_from_spec
 from dna.workload import Network, WorkloadError
 from dna.workload_io import network_from_yaml
@@ -47,6 +47,13 @@ def load_accelerator(path: str | Path, net: Network, target: Target, bits: int) 
         raise InputError("; ".join(e.problems)) from None
     problems = pe_budget_problems([c.pes for c in acc.chunks], target, check_precision(bits),
                                   where)
+    problems += fixed_arch_problems([(c.noc, c.unroll) for c in acc.chunks], acc.style,
+                                    target, where)
+    if not problems and target.fixed_arch is not None:
+        fa = target.fixed_arch
+        acc = Accelerator(acc.style, (ChunkHW(fa.noc, fa.unroll, fa.gb_words, fa.rf_words),),
+                          acc.mappings)
+        problems = check_accelerator(acc, net, where=where)
     if problems:
         raise InputError("; ".join(problems))
     return acc

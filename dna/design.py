@@ -13,7 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from dna.cost.report import predicted_metrics, report
-from dna.cost.target import Target, TargetError, load_target, pe_budget_problems
+from dna.cost.target import (Target, TargetError, fixed_arch_problems, load_target,
+                             pe_budget_problems)
 from dna.fileio import write_atomic
 from dna.space.gads import Accelerator, SpaceError
 from dna.space.gads_io import accelerator_from_dict, accelerator_to_dict
@@ -107,7 +108,9 @@ def design_from_dict(data: Any, where: str) -> Design:
     if net is not None and "accelerator" in data:
         bits = data.get("precision")
         budget = (None if target is None or bits not in PRECISIONS else
-                  lambda pes, w: pe_budget_problems(pes, target, bits, w))
+                  lambda chunks, style, w: pe_budget_problems([c.pes for c in chunks],
+                                                              target, bits, w)
+                  + fixed_arch_problems([(c.noc, c.unroll) for c in chunks], style, target, w))
         try:
             acc = accelerator_from_dict(data["accelerator"], net, budget=budget,
                                         max_pes=target.max_pes if target else None)

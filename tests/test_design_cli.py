@@ -187,3 +187,24 @@ def test_space_size_command():
     res = run("space", "--network", "vgg16", "--target", "zc706")
     assert res.exit_code == 0
     assert "16 conv layers" in res.output and "joint accelerator space" in res.output
+
+
+def test_fixed_architecture_target(tmp_path):
+    ok = tmp_path / "eyeriss.yaml"
+    ok.write_text("style: multicycle\nchunks: [{noc: KRX, unroll: [4, 3, 14]}]\n"
+                  "mapping: {rf: {S: 3}}\n")
+    res = run("evaluate", "--network", "alexnet", "--accelerator", str(ok),
+              "--target", "eyeriss45")
+    assert res.exit_code == 0, res.output
+    assert "168 PEs" in res.output
+    wrong = tmp_path / "wrong.yaml"
+    wrong.write_text("style: multicycle\nchunks: [{noc: KYX, unroll: [4, 3, 14]}]\n")
+    line = _one_line_error(run("evaluate", "--network", "alexnet", "--accelerator",
+                               str(wrong), "--target", "eyeriss45"))
+    assert "target eyeriss45 fixes one multicycle engine, noc KRX with unroll [4, 3, 14]" in line
+    big = tmp_path / "big.yaml"
+    big.write_text("style: multicycle\nchunks: [{noc: KRX, unroll: [4, 3, 14]}]\n"
+                   "mapping: {rf: {C: 64, R: 3, S: 3}}\n")
+    line = _one_line_error(run("evaluate", "--network", "alexnet", "--accelerator", str(big),
+                               "--target", "eyeriss45"))
+    assert "rf tile of weights needs" in line and "rf_words.weights = 224" in line

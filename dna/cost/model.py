@@ -171,7 +171,7 @@ class Costs:
     gops: torch.Tensor  # (B,) 2 x true MACs x FPS / 1e9
     energy_per_frame_pj: torch.Tensor  # (B,)
     edp_pj_s: torch.Tensor  # (B,) energy x frame latency
-    feasible: torch.Tensor  # (B,) bool: within DSP, BRAM, LUT (FPGA) or area, PEs (ASIC)
+    feasible: torch.Tensor  # (B,) bool: tiles fit buffers; within DSP, BRAM, LUT or area, PEs
 
 
 ENERGY_PARTS = ("mac", "rf", "gb", "dram")
@@ -253,7 +253,9 @@ def evaluate(layers: LayerSet, m: MappingBatch, target: Target, bits: int) -> Co
                     + 2 * gb_bytes.sum(-1) / 1024 * target.sram_area_um2_per_kib) * used
         area = area_um2.sum(-1) / 1e6
         feasible = area <= target.area_mm2
-    feasible = feasible & (m.chunk_pes.sum(-1) <= target.max_pes)
+    fits = ((a.gb_tile <= gb_words.gather(1, gather_h)).all(-1)
+            & (a.rf_tile <= rf_words.gather(1, gather_h)).all(-1)).all(-1)
+    feasible = feasible & fits & (m.chunk_pes.sum(-1) <= target.max_pes)
 
     return Costs(
         compute_cycles=compute, dram_cycles=dram_cycles, gb_cycles=gb_cycles,

@@ -189,3 +189,16 @@ def pe_budget_problems(chunk_pes: list[int], target: Target, bits: int,
         return [f"{where}.chunks[*].unroll: {total} PEs exceed {target.name}'s budget of "
                 f"{target.max_pes} PEs"]
     return []
+
+
+def fixed_arch_problems(chunks: list[tuple[str, tuple[int, ...]]], style: str, target: Target,
+                        where: str = "accelerator") -> list[str]:
+    """Problems if `target` fixes an architecture and (noc, unroll) per chunk differ from it."""
+    fa = target.fixed_arch
+    if fa is None:
+        return []
+    if style != "multicycle" or len(chunks) != 1 or chunks[0] != (fa.noc, fa.unroll):
+        got = ", ".join(f"{noc} {list(unroll)}" for noc, unroll in chunks)
+        return [f"{where}.chunks: target {target.name} fixes one multicycle engine, noc "
+                f"{fa.noc} with unroll {list(fa.unroll)}; got {style} with {got}"]
+    return []

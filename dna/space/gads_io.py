@@ -107,11 +107,12 @@ def _chunk_hw(r: _Reader, c: Any, where: str, buffers: bool) -> ChunkHW | None:
 
 
 def accelerator_from_dict(data: Any, net: Network, *, max_pes: int | None = None,
-                          budget: Callable[[list[int], str], list[str]] | None = None,
+                          budget: Callable[[list[ChunkHW], str, str], list[str]] | None = None,
                           where: str = "accelerator") -> Accelerator:
     """Read and fully validate the design-file form; raises SpaceError listing every problem.
 
-    `budget(pes_per_chunk, where)` adds the target's resource problems (e.g. DSP slices).
+    `budget(chunks, style, where)` adds the target's problems with the hardware (DSP
+    slices, a fixed architecture).
     """
     r = _Reader()
     style = r.get(data, "style", where, str)
@@ -128,8 +129,8 @@ def accelerator_from_dict(data: Any, net: Network, *, max_pes: int | None = None
                                f"{mw}.factors.{lv}") for lv in TEMPORAL_LEVELS)
         if layer is not None and chunk is not None and all(factors):
             maps.append(LayerMapping(layer, chunk, order, factors))
-    if budget is not None and None not in chunks:
-        r.problems += budget([c.pes for c in chunks], where)
+    if budget is not None and chunks and None not in chunks:
+        r.problems += budget(chunks, style, where)
     r.raise_if_any()
     acc = Accelerator(style, tuple(chunks), tuple(maps))
     problems = check_accelerator(acc, net, max_pes=max_pes, where=where)
