@@ -15,7 +15,7 @@ import torch.nn.functional as F
 
 from dna.quant import (ConvQ, PoolQ, QuantError, QuantizedNetwork, channel_shuffle,
                        float_forward, qmax, qmin, requantize)
-from dna.workload import INPUT, Act, Add, Conv, GlobalAvgPool, Network, Node, Pool, Shuffle
+from dna.workload import INPUT, Act, Add, Conv, GlobalAvgPool, Network, Node, Shuffle
 
 
 def _taps(x: torch.Tensor, r: int, s: int, stride: int, padding: int, pad_value: int,

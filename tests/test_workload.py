@@ -22,8 +22,8 @@ from torch import nn
 from dna.networks import NETWORKS, get_network, register_network
 from dna.space.fbnet_blocks import block_output, fbnet_block, skip_block
 from dna.workload import INPUT, Conv, Network, Pool, Shape, Shuffle, WorkloadError
-from dna.workload_io import (ChannelShuffle, network_from_dict, network_from_torch,
-                             network_from_yaml, network_to_dict)
+from dna.workload_io import network_from_dict, network_from_yaml, network_to_dict
+from dna.workload_torch import ChannelShuffle, network_from_torch
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = ROOT / "examples" / "networks" / "tiny.yaml"
