@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import torch
 
 from dna.cost.batch import F64, LayerSet, MappingBatch
-from dna.cost.target import BRAM18K_BITS, DSP_PER_REQUANTIZER, Target
+from dna.cost.target import BRAM18K_BITS, Target
 from dna.quant import acc_bits
 
 # Relevance of each dim (N K C Y X R S) to inputs, weights, outputs.
@@ -234,8 +234,7 @@ def evaluate(layers: LayerSet, m: MappingBatch, target: Target, bits: int) -> Co
 
     used = m.chunk_pes > 0
     if target.kind == "fpga":
-        chunk_dsp = (torch.ceil(m.chunk_pes * target.dsp_per_mac[bits])
-                     + DSP_PER_REQUANTIZER) * used
+        chunk_dsp = torch.ceil(m.chunk_pes * target.dsp_per_mac[bits]) * used
         bram_words = 2 * gb_words  # double-buffered
         brams = bram18k(bram_words, banks, bits_t, target.lutram_max_bits)
         chunk_bram = brams.sum(-1) * used
