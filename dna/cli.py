@@ -103,5 +103,9 @@ def space(network_spec, dataset, target_spec):
     click.echo(space_size_table(s))
 
 
+from dna.cli_das import das  # noqa: E402
+
+main.add_command(das)
+
 if __name__ == "__main__":
     main()
