@@ -1,13 +1,19 @@
 #!/usr/bin/env bash
-# The main job on the embedded default: evaluate VGG16 on a hand-written ZC706 accelerator
-# with the cost model, save it as a design file, and evaluate it again from that file.
+# The main job on the embedded default (no download, a few minutes on 2 cores):
+#   1. evaluate VGG16 on a hand-written ZC706 accelerator with the cost model
+#   2. search an accelerator for a small network with DAS (dna das) -> out/best.json
+#   3. generate the Vivado HLS project from that design file (dna-hwgen emit)
+#   4. C-simulate it with g++, bit for bit against the PyTorch integer reference (csim)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-dna=dna
-[ -x .venv/bin/dna ] && dna=.venv/bin/dna
-mkdir -p out
-"$dna" evaluate --network vgg16 --accelerator examples/accelerators/vgg16_zc706.yaml \
-  --target zc706 --precision 16 --save out/vgg16_zc706.json
+bin=""
+[ -x .venv/bin/dna ] && bin=.venv/bin/
+"${bin}dna" evaluate --network vgg16 --accelerator examples/accelerators/vgg16_zc706.yaml \
+  --target zc706 --precision 16
 echo
-echo "== re-read from the design file"
-"$dna" evaluate --design out/vgg16_zc706.json | tail -7
+"${bin}dna" das --network examples/networks/tiny.yaml --target zc706 --precision 8 \
+  --objective fps --seed 0 --out out/best.json --plot out/das.png
+echo
+"${bin}dna-hwgen" emit --design out/best.json --target zc706 --out build/zc706
+"${bin}dna-hwgen" csim build/zc706
+"${bin}dna-hwgen" report build/zc706

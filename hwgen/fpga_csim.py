@@ -99,7 +99,7 @@ def load_project(project: Path) -> dict:
 def run_csim(project: Path, *, extra_flags: tuple[str, ...] = ()) -> CsimResult:
     """Compile and run the testbench of `project`; the result says PASS or FAIL.
     `extra_flags` go to g++ after the standard ones (e.g. sanitizers)."""
-    project = Path(project)
+    project = Path(project).resolve()  # g++ and the testbench run with cwd = project
     manifest = load_project(project)
     cxx = find_compiler()
     build = project / BUILD_DIR

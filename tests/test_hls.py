@@ -496,3 +496,19 @@ def test_csim_and_report_of_a_bad_directory(tmp_path, monkeypatch):
     monkeypatch.setenv("CXX", "no-such-compiler-dna")
     line = _invoke(["csim", str(out)], tmp_path)
     assert "'no-such-compiler-dna' is not on PATH" in line
+
+
+@pytest.mark.sim
+def test_csim_accepts_a_relative_project_path(tmp_path, monkeypatch):
+    """`dna-hwgen csim build/x` from the project's parent (a relative path) builds and passes."""
+    net = network_from_yaml(ROOT / "examples/networks/tiny.yaml")
+    space = index_space(net, max_pes=64)
+    design = make_design(net, space.decode([0] * len(space.params)), load_target("zc706"), 8,
+                         provenance={})
+    save_design(design, tmp_path / "d.json")
+    monkeypatch.chdir(tmp_path)
+    runner = CliRunner()
+    assert runner.invoke(hwgen_main, ["emit", "--design", "d.json", "--target", "zc706",
+                                      "--out", "build/x"]).exit_code == 0
+    res = runner.invoke(hwgen_main, ["csim", "build/x"])
+    assert res.exit_code == 0 and "PASS" in res.output, res.output
