@@ -104,8 +104,11 @@ def space(network_spec, dataset, target_spec):
 
 
 from dna.cli_das import das  # noqa: E402
+from dna.cli_search import search, train  # noqa: E402
 
 main.add_command(das)
+main.add_command(search)
+main.add_command(train)
 
 if __name__ == "__main__":
     main()
