@@ -25,12 +25,11 @@ import torch
 
 from dna.cost.model import bram18k
 from dna.cost.report import report
-from dna.cost.target import Target, load_target
+from dna.cost.target import DSP_PER_REQUANTIZER, Target, load_target
 from dna.design import design_from_dict
 from hwgen.fpga_csim import load_project
 
 LUT_PER_CONTROLLER = 300  # FINN MatrixVectorActivation.lut_estimation c0, per controller
-DSP_PER_REQUANTIZER = 2  # acc (32 or 48 bit) x 15-bit multiplier: two DSP48 25x18 products
 DSP_PER_PASS = {"add_requant": 2}  # a * m_a + b * m_b before the shared requantiser
 LUTRAM_BITS_PER_LUT = 64  # UG474: a SLICEM LUT6 is a 64x1 RAM
 

@@ -9,6 +9,7 @@ from dna.cost.batch import layer_set
 from dna.cost.model import evaluate
 from dna.cost.scalar import layer_cost
 from dna.cost.target import load_target
+from dna.space.gads import Problem
 from tests.test_cost_walker import _batch, layer_and_mapping
 from tests.walker import DIMS
 
@@ -31,3 +32,32 @@ def test_scalar_equals_vectorised(case, target_name, bits):
     assert s.gb_cycles == pytest.approx(v.gb_cycles[0, 0].item(), rel=1e-12)
     assert s.latency_cycles == pytest.approx(v.latency_cycles[0, 0].item(), rel=1e-12)
     assert s.energy_pj == pytest.approx(v.energy_pj[0, 0].sum().item(), rel=1e-9)
+
+
+def _pointwise(repeat: int):
+    """1x1 conv, C=16 -> K=8 per group, 4x4 map, the whole nest in one GB tile, K on 8 PEs."""
+    prob = Problem("pw", (1, 8, 16, 4, 4, 1, 1), 1, False, repeat)
+    factors = ((1,) * 7, (1, 1, 16, 4, 4, 1, 1), (1,) * 7)  # dram, gb, rf (NKCYXRS)
+    spatial = (1, 8, 1, 1, 1, 1, 1)
+    order = ("NKYXRSC",) * 3  # C innermost: outputs stay in the array over C
+    return layer_cost(prob, factors, spatial, order, TARGETS["asic45"], 8)
+
+
+def test_single_tile_layer_is_fill_compute_drain():
+    """One GB tile: no steady DRAM traffic; latency = fill + compute + drain by hand
+    (asic45: 64 B/cycle, 100 ns = 20 cycles; 8 bit; bursts of 64 B)."""
+    t_in = max((256 + 64 * 63) / 64, 64)  # 16 channels x 4 rows, 4 bytes each
+    t_w = max((128 + 63) / 64, 1)  # the tile holds all of (K, C): one run
+    t_out = (128 + 8 * 63) / 64  # 8 output planes of 16 bytes
+    fill, drain = 20 + t_in + t_w + 1, 1 + t_out + 20
+    c = _pointwise(1)
+    assert c.compute_cycles == 256 and c.dram_cycles == 0 and c.gb_cycles <= 256
+    assert c.latency_cycles == pytest.approx(256 + fill + drain, rel=1e-12)
+    # Two groups: the second group's tile loads and the first group's write-back are
+    # steady-state traffic (they overlap compute); fill and drain happen once. The input
+    # visit's request waits for the RFs, one array tile (1 cycle) ahead: 19 cycles of the
+    # 20-cycle latency stay exposed, more than the bus time of all three transfers.
+    c2 = _pointwise(2)
+    assert t_in + t_w + t_out < t_in + 19
+    assert c2.dram_cycles == pytest.approx(t_in + 19, rel=1e-12)
+    assert c2.latency_cycles == pytest.approx(512 + fill + drain, rel=1e-12)

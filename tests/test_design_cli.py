@@ -40,7 +40,7 @@ def test_evaluate_vgg16_under_dsp_roofline():
     frac = float(re.search(r"reaches ([\d.]+)% of it", res.output).group(1))
     assert 0 < gops <= 360.0
     assert frac == pytest.approx(gops / 360.0 * 100, abs=0.06)
-    assert "features.28" in res.output and "DSP 896 of 900" in res.output
+    assert "features.28" in res.output and "DSP 898 of 900" in res.output
 
 
 def test_evaluate_json_matches_report(vgg_design):
@@ -95,7 +95,7 @@ def test_design_errors_name_fields(tmp_path, vgg_design):
     def too_many_pes(d):
         d["accelerator"]["chunks"][0]["unroll"] = [64, 7, 4]
     msg = _bad_design(tmp_path, vgg_design, too_many_pes)
-    assert "1792 PEs need 1792 DSP slices at 16 bit but zc706 has 900" in msg
+    assert "1792 PEs need 1794 DSP slices (2 per engine requantiser) at 16 bit but zc706 has 900" in msg
 
     def small_buffer(d):
         d["accelerator"]["chunks"][0]["rf_words"]["weights"] = 8
@@ -125,7 +125,7 @@ def test_cli_errors_one_line_exit_2(tmp_path):
     big.write_text(VGG_ACC.read_text().replace("unroll: [64, 7, 2]", "unroll: [64, 8, 2]"))
     line = _one_line_error(run("evaluate", "--network", "vgg16", "--accelerator", str(big),
                                "--target", "zc706"))
-    assert "big.yaml: accelerator.chunks[*].unroll: 1024 PEs need 1024 DSP" in line
+    assert "big.yaml: accelerator.chunks[*].unroll: 1024 PEs need 1026 DSP" in line
 
     noc = tmp_path / "noc.yaml"
     noc.write_text(VGG_ACC.read_text().replace("noc: KYX", "noc: KXY"))

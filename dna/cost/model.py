@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import torch
 
 from dna.cost.batch import F64, LayerSet, MappingBatch
-from dna.cost.target import BRAM18K_BITS, Target
+from dna.cost.target import BRAM18K_BITS, DSP_PER_REQUANTIZER, Target
 from dna.quant import acc_bits
 
 # Relevance of each dim (N K C Y X R S) to inputs, weights, outputs.
@@ -20,6 +20,14 @@ REL = torch.tensor([[1, 0, 1, 1, 1, 1, 1],
                     [0, 1, 1, 0, 0, 1, 1],
                     [1, 1, 0, 1, 1, 0, 0]], dtype=torch.bool)
 K_DIM = 1
+
+# DRAM access (docs/cost_model.md section 3). Latency: about 100 ns from a read request to
+# its data on an LPDDR4 system (controller and interconnect plus tRCD + tCL), the usual
+# "main memory ~100 ns" (Hennessy & Patterson, Computer Architecture, 6th ed., section 2.1).
+# Burst: LPDDR4 moves BL16 bursts; a 32-bit package (two 16-bit channels) delivers 64 bytes
+# per access (JEDEC JESD209-4), so every contiguous run costs at least one 64-byte access.
+DRAM_LATENCY_NS = 100.0
+DRAM_BURST_BYTES = 64.0
 
 
 def tile_words(ext: torch.Tensor, stride: torch.Tensor, follow_k: torch.Tensor) -> torch.Tensor:
@@ -63,6 +71,30 @@ class LayerAccesses:
     gb_tile: torch.Tensor  # (B, L, 3) words of the GB tile
     rf_tile: torch.Tensor  # (B, L, 3) words of one PE's RF tile
     banks: torch.Tensor  # (B, L, 3) distinct words the array takes per cycle
+    fetch_gb: torch.Tensor  # (B, L, 3) GB tile visits (fetches) per tensor
+    fetch_rf: torch.Tensor  # (B, L, 3) array tile visits per tensor
+    distinct_gb: torch.Tensor  # (B, L) distinct output GB tiles
+    gb_runs: torch.Tensor  # (B, L, 3) contiguous DRAM runs of one GB tile
+
+
+def dram_runs(ext: torch.Tensor, bounds: torch.Tensor, stride: torch.Tensor,
+              follow_k: torch.Tensor) -> torch.Tensor:
+    """Contiguous DRAM runs of a GB tile with extents `ext` (..., 7) -> (..., 3).
+
+    Layouts: activations NCHW, weights (K, C, R, S). Inputs: one run per stored row (per
+    window when stride > S leaves column gaps). Weights: one run per (k, c, r) row, inner
+    dims the tile covers exactly merge into longer runs. Outputs: one run per (n, k, y)
+    row, or per (n, k) plane when the tile spans whole rows.
+    """
+    n, k, c, y, x, r, s = ext.unbind(-1)
+    bk, bc, bx, br, bs = (bounds[..., i] for i in (1, 2, 4, 5, 6))
+    rows = torch.minimum(y * r, (y - 1) * stride + r)
+    gapped = (x - 1) * stride + s > x * s
+    runs_i = n * torch.where(follow_k, k, c) * rows * torch.where(gapped, x, 1.0)
+    runs_w = torch.where(s == bs, torch.where(r == br, torch.where(c == bc, 1.0, k), k * c),
+                         k * c * r)
+    runs_o = n * k * torch.where(x == bx, 1.0, y)
+    return torch.stack([runs_i, runs_w, runs_o], -1)
 
 
 def layer_accesses(layers: LayerSet, m: MappingBatch) -> LayerAccesses:
@@ -113,7 +145,56 @@ def layer_accesses(layers: LayerSet, m: MappingBatch) -> LayerAccesses:
         gb_tile=gb_tile,
         rf_tile=rf_tile,
         banks=tile_words(m.spatial, stride, fk),
+        fetch_gb=fetch_gb,
+        fetch_rf=fetch_rf,
+        distinct_gb=distinct_gb,
+        gb_runs=dram_runs(f_gb * array_ext, layers.bounds, stride, fk),
     )
+
+
+def dram_timing(a: LayerAccesses, target: Target, bits: int, rep: torch.Tensor
+                ) -> tuple[torch.Tensor, torch.Tensor]:
+    """(steady DRAM cycles over all `rep` runs of the nest, fill + drain cycles), (B, L).
+
+    A GB tile visit moves whole bursts: a run of b bytes starting at a uniformly random
+    element-aligned offset touches (b + burst - element) / burst bursts on average; at
+    least one cycle per run (one request per cycle).
+    Double-buffered, an input or weight visit can only be requested once the visit two back
+    has been copied into the RFs, which run one array tile ahead of the MACs: so its DRAM
+    latency + transfer hides behind one visit plus one array tile of compute, and what is
+    left over (per visit) bounds the layer. An output revisit is a serial chain within one
+    visit of compute: drain the last RF tile of the visit two back, write it back, wait for
+    the write acknowledgement, read the partial sums back, refill the first RF tile (two
+    latencies, two transfers, two RF tiles). All transfers share the DRAM. The first input
+    and weight visits (and their first RF tiles) load before any MAC and the last output
+    tile drains and is written back after the last: they are the fill + drain, not the
+    steady state.
+    """
+    bpc = target.dram_bytes_per_cycle
+    lat = math.ceil(DRAM_LATENCY_NS * target.clock_mhz / 1000)
+
+    def xfer(words: torch.Tensor, width_bits: float, t: int) -> torch.Tensor:
+        # bursts touched: runs start at element-aligned offsets, uniformly over a burst
+        runs = a.gb_runs[..., t]
+        burst_bytes = words * width_bits / 8 + runs * (DRAM_BURST_BYTES - width_bits / 8)
+        return torch.maximum(burst_bytes / bpc, runs)
+
+    t_in = [xfer(a.gb_tile[..., t], bits, t) for t in (0, 1)]
+    t_fin = xfer(a.gb_tile[..., 2], bits, 2)
+    t_ps = xfer(a.gb_tile[..., 2], acc_bits(bits), 2)
+    f_in = [a.fetch_gb[..., t] * rep for t in (0, 1)]  # visits over all runs
+    distinct = a.distinct_gb * rep
+    revisits = (a.fetch_gb[..., 2] - a.distinct_gb) * rep
+    evict = (distinct - 1) * t_fin + revisits * t_ps  # the last write-back is in the drain
+    bus = (f_in[0] - 1) * t_in[0] + (f_in[1] - 1) * t_in[1] + evict + revisits * t_ps
+    tile = a.compute_cycles[..., None] / a.fetch_rf  # (B, L, 3) compute per array tile
+    visit = [(f_in[t] - 1) * (t_in[t] + torch.clamp(lat - tile[..., t], min=0.0))
+             for t in (0, 1)]
+    reload = revisits * (t_ps + 2 * lat + 2 * a.rf_tile[..., 2])
+    steady = torch.stack([bus, visit[0], visit[1], evict + reload], -1).amax(-1)
+    fill = lat + t_in[0] + t_in[1] + torch.maximum(a.rf_tile[..., 0], a.rf_tile[..., 1])
+    drain = a.rf_tile[..., 2] + t_fin + lat
+    return steady, fill + drain
 
 
 def _interp_loglog(table: tuple[tuple[float, float], ...], x: torch.Tensor) -> torch.Tensor:
@@ -151,9 +232,10 @@ class Costs:
     """Cost-model results. (B, L) per layer, (B, H) per chunk, (B,) per accelerator."""
 
     compute_cycles: torch.Tensor  # (B, L) incl. padding and group repeats
-    dram_cycles: torch.Tensor  # (B, L) DRAM bytes / bytes per cycle
+    dram_cycles: torch.Tensor  # (B, L) DRAM transfers and latency (dram_timing), steady state
     gb_cycles: torch.Tensor  # (B, L) busiest GB buffer's words / its banks
-    latency_cycles: torch.Tensor  # (B, L) max of the three (double-buffered)
+    latency_cycles: torch.Tensor  # (B, L) max of the three (double-buffered) + overhead
+    overhead_cycles: torch.Tensor  # (B, L) first tiles' load and last tile's write-back
     bound: torch.Tensor  # (B, L) int: 0 compute, 1 dram, 2 gb
     utilisation: torch.Tensor  # (B, L) true MACs / (compute cycles x PEs)
     dram_bytes: torch.Tensor  # (B, L)
@@ -190,7 +272,7 @@ def evaluate(layers: LayerSet, m: MappingBatch, target: Target, bits: int) -> Co
     dram_bits = ((a.dram_read * bits_t).sum(-1) + a.dram_final_write * bits
                  + (a.dram_write[..., 2] - a.dram_final_write) * abits) * rep
     dram_bytes = dram_bits / 8
-    dram_cycles = dram_bytes / target.dram_bytes_per_cycle
+    dram_cycles, overhead = dram_timing(a, target, bits, rep)
 
     # Banks per GB buffer: enough for the chunk's most demanding layer to stream its words
     # in its compute time, never more than the array takes in one cycle.
@@ -199,7 +281,8 @@ def evaluate(layers: LayerSet, m: MappingBatch, target: Target, bits: int) -> Co
     banks_l = banks.gather(1, m.chunk.unsqueeze(-1).expand(-1, -1, 3))  # (B, L, 3)
     gb_cycles = ((a.gb_read + a.gb_write) / banks_l).amax(-1) * rep
     stack = torch.stack([compute, dram_cycles, gb_cycles], -1)
-    latency, bound = stack.max(-1)
+    steady, bound = stack.max(-1)
+    latency = steady + overhead
 
     gb_words = m.gb_words if m.gb_words is not None else _per_chunk_max(a.gb_tile, m.chunk,
                                                                           n_chunks)
@@ -234,7 +317,8 @@ def evaluate(layers: LayerSet, m: MappingBatch, target: Target, bits: int) -> Co
 
     used = m.chunk_pes > 0
     if target.kind == "fpga":
-        chunk_dsp = torch.ceil(m.chunk_pes * target.dsp_per_mac[bits]) * used
+        chunk_dsp = (torch.ceil(m.chunk_pes * target.dsp_per_mac[bits])
+                     + DSP_PER_REQUANTIZER) * used
         bram_words = 2 * gb_words  # double-buffered
         brams = bram18k(bram_words, banks, bits_t, target.lutram_max_bits)
         chunk_bram = brams.sum(-1) * used
@@ -259,7 +343,7 @@ def evaluate(layers: LayerSet, m: MappingBatch, target: Target, bits: int) -> Co
 
     return Costs(
         compute_cycles=compute, dram_cycles=dram_cycles, gb_cycles=gb_cycles,
-        latency_cycles=latency, bound=bound,
+        latency_cycles=latency, overhead_cycles=overhead, bound=bound,
         utilisation=layers.macs / (compute * pes), dram_bytes=dram_bytes, energy_pj=energy,
         chunk_cycles=chunk_cycles, chunk_dsp=chunk_dsp, chunk_bram18k=chunk_bram, dsp=dsp,
         bram18k=bram, lut=lut, area_mm2=area,

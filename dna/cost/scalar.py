@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from dna.cost.model import DRAM_BURST_BYTES, DRAM_LATENCY_NS
 from dna.cost.target import Target
 from dna.quant import acc_bits
 from dna.space.gads import Problem
@@ -36,6 +37,42 @@ def _tile(ext, stride: int, follow_k: bool) -> tuple[int, int, int]:
     return n * (k if follow_k else c) * rows * cols, k * c * r * s, n * k * y * x
 
 
+def _runs(ext, bounds, stride: int, follow_k: bool) -> tuple[float, float, float]:
+    """Contiguous DRAM runs of a GB tile (model.dram_runs)."""
+    n, k, c, y, x, r, s = ext
+    _, bk, bc, _, bx, br, bs = bounds
+    rows = min(y * r, (y - 1) * stride + r)
+    runs_i = n * (k if follow_k else c) * rows * (x if (x - 1) * stride + s > x * s else 1)
+    runs_w = (k * c * r if s != bs else k * c if r != br else k if c != bc else 1)
+    runs_o = n * k * (1 if x == bx else y)
+    return runs_i, runs_w, runs_o
+
+
+def _dram_timing(f_g, f_r, compute, distinct_g, gb_tile, rf_tile, runs, target: Target,
+                 bits: int, rep: int) -> tuple[float, float]:
+    """(steady DRAM cycles over all `rep` runs, fill + drain cycles) (model.dram_timing)."""
+    bpc = target.dram_bytes_per_cycle
+    lat = math.ceil(DRAM_LATENCY_NS * target.clock_mhz / 1000)
+
+    def xfer(words: float, width: float, t: int) -> float:
+        burst_bytes = words * width / 8 + runs[t] * (DRAM_BURST_BYTES - width / 8)
+        return max(burst_bytes / bpc, runs[t])
+
+    t_in = [xfer(gb_tile[t], bits, t) for t in (0, 1)]
+    t_fin = xfer(gb_tile[2], bits, 2)
+    t_ps = xfer(gb_tile[2], acc_bits(bits), 2)
+    f_in = [f_g[t] * rep for t in (0, 1)]
+    revisits = (f_g[2] - distinct_g) * rep
+    evict = (distinct_g * rep - 1) * t_fin + revisits * t_ps
+    bus = (f_in[0] - 1) * t_in[0] + (f_in[1] - 1) * t_in[1] + evict + revisits * t_ps
+    tile = [compute / f for f in f_r]  # compute per array tile
+    visit = [(f_in[t] - 1) * (t_in[t] + max(lat - tile[t], 0.0)) for t in (0, 1)]
+    reload = revisits * (t_ps + 2 * lat + 2 * rf_tile[2])
+    steady = max(bus, visit[0], visit[1], evict + reload)
+    fill = lat + t_in[0] + t_in[1] + max(rf_tile[0], rf_tile[1])
+    return steady, fill + rf_tile[2] + t_fin + lat
+
+
 def _fetches(loops: list[tuple[int, int]], rel: set[int]) -> int:
     """loops: (dim index, bound) outer -> inner; product down to the innermost relevant."""
     count, last = 1, 1
@@ -57,7 +94,8 @@ def layer_cost(p: Problem, factors: tuple[tuple[int, ...], ...], spatial: tuple[
     f_g = [_fetches(dram_loops, r) for r in rel]
     f_r = [_fetches(dram_loops + gb_loops, r) for r in rel]
     arr_ext = [a * b for a, b in zip(spatial, f_rf)]
-    gb_tile = _tile([a * b for a, b in zip(f_gb, arr_ext)], p.stride, p.inputs_follow_k)
+    gb_ext = [a * b for a, b in zip(f_gb, arr_ext)]
+    gb_tile = _tile(gb_ext, p.stride, p.inputs_follow_k)
     arr_tile = _tile(arr_ext, p.stride, p.inputs_follow_k)
     rf_tile = _tile(f_rf, p.stride, p.inputs_follow_k)
     distinct_g = math.prod(f_dram[i] for i in _REL[2])
@@ -78,7 +116,9 @@ def layer_cost(p: Problem, factors: tuple[tuple[int, ...], ...], spatial: tuple[
     widths = (bits, bits, abits)
     dram_bits = (sum(w * n for w, n in zip(widths, dram_rd)) + final * bits
                  + (dram_wr - final) * abits)
-    dram_cycles = dram_bits / 8 / target.dram_bytes_per_cycle
+    dram_cycles, overhead = _dram_timing(
+        f_g, f_r, compute, distinct_g, gb_tile, rf_tile,
+        _runs(gb_ext, p.bounds, p.stride, p.inputs_follow_k), target, bits, p.repeat)
     array_words = [gb_rd[0], gb_rd[1], gb_rd[2] + gb_wr]
     banks = [max(1.0, min(float(w), math.ceil(n / compute)))
              for w, n in zip(_tile(spatial, p.stride, p.inputs_follow_k), array_words)]
@@ -95,6 +135,6 @@ def layer_cost(p: Problem, factors: tuple[tuple[int, ...], ...], spatial: tuple[
     e_gb = sum(n * target.sram_pj(t * w / 8, w) for n, t, w in zip(gb_moves, gb_tile, widths))
     e_dram = dram_bits * target.dram_pj_per_bit
     rep = p.repeat
-    latency = max(compute, dram_cycles, gb_cycles) * rep
-    return LayerCost(compute * rep, dram_cycles * rep, gb_cycles * rep, latency,
+    latency = max(compute * rep, dram_cycles, gb_cycles * rep) + overhead
+    return LayerCost(compute * rep, dram_cycles, gb_cycles * rep, latency,
                      dram_bits / 8 * rep, (e_mac + e_rf + e_gb + e_dram) * rep)

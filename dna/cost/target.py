@@ -15,6 +15,9 @@ from typing import Any, Literal
 import yaml
 
 BRAM18K_BITS = 18 * 1024  # Xilinx 7-series / UltraScale+ BRAM18K capacity (UG473)
+# Each engine's one shared requantiser: an acc-wide x 15-bit product, two DSP48 25x18
+# multipliers (the generated HLS engines have exactly one each).
+DSP_PER_REQUANTIZER = 2
 
 
 class TargetError(ValueError):
@@ -181,10 +184,12 @@ def pe_budget_problems(chunk_pes: list[int], target: Target, bits: int,
     """Problems if the chunks' PEs exceed the target's DSP budget (FPGA) or PE budget."""
     total = sum(chunk_pes)
     if target.kind == "fpga":
-        dsp = sum(math.ceil(p * target.dsp_per_mac[bits]) for p in chunk_pes)
+        dsp = sum(math.ceil(p * target.dsp_per_mac[bits]) + DSP_PER_REQUANTIZER
+                  for p in chunk_pes)
         if dsp > target.dsp:
-            return [f"{where}.chunks[*].unroll: {total} PEs need {dsp} DSP slices at {bits} "
-                    f"bit but {target.name} has {target.dsp}"]
+            return [f"{where}.chunks[*].unroll: {total} PEs need {dsp} DSP slices "
+                    f"({DSP_PER_REQUANTIZER} per engine requantiser) at {bits} bit but "
+                    f"{target.name} has {target.dsp}"]
     if total > target.max_pes:
         return [f"{where}.chunks[*].unroll: {total} PEs exceed {target.name}'s budget of "
                 f"{target.max_pes} PEs"]
