@@ -1,31 +1,17 @@
 """`dna` command line: parses options, calls dna.api, turns user errors into one line + exit 2."""
 from __future__ import annotations
 
-import functools
 import json
-import sys
-from typing import Callable
 
 import click
 
 from dna import __version__, api
+from dna.cli_errors import user_errors
 from dna.cost.report import format_report, report_to_dict
-from dna.cost.target import TargetError, load_target, target_names
+from dna.cost.target import load_target, target_names
 from dna.design import make_design, save_design
 from dna.networks import NETWORKS
 from dna.space.gads_index import index_space, space_size_table
-
-
-def user_errors(fn: Callable) -> Callable:
-    """Print a user error as one line on stderr and exit 2, instead of a traceback."""
-    @functools.wraps(fn)
-    def wrapper(*args, **kwargs):
-        try:
-            return fn(*args, **kwargs)
-        except (*api.USER_ERRORS, TargetError) as e:
-            click.echo(f"error: {e}", err=True)
-            sys.exit(2)
-    return wrapper
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -103,8 +89,8 @@ def space(network_spec, dataset, target_spec):
     click.echo(space_size_table(s))
 
 
-from dna.cli_das import das  # noqa: E402
-from dna.cli_search import search, train  # noqa: E402
+from dna.cli_das import das
+from dna.cli_search import search, train
 
 main.add_command(das)
 main.add_command(search)

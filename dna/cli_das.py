@@ -7,6 +7,7 @@ budget and plots best objective vs cost-model evaluations.
 from __future__ import annotations
 
 import io
+import math
 import sys
 import time
 
@@ -14,11 +15,18 @@ import click
 
 from dna import api
 from dna.baselines import compare
-from dna.cli import user_errors
+from dna.cli_errors import user_errors
 from dna.cost.report import format_report
 from dna.cost.target import load_target, target_names
-from dna.das import (ESTIMATORS, METRIC_LABELS, SearchResult, StepInfo, das_search,
-                     limits_for, parse_objective)
+from dna.das import (
+    ESTIMATORS,
+    METRIC_LABELS,
+    SearchResult,
+    StepInfo,
+    das_search,
+    limits_for,
+    parse_objective,
+)
 from dna.design import make_design, save_design
 from dna.fileio import write_atomic
 from dna.networks import NETWORKS
@@ -82,7 +90,7 @@ def das(network_spec, dataset, target_spec, precision, objective, out_path, seed
     limits = limits_for(target, bits, max_dsp=max_dsp, max_bram18k=max_bram18k,
                         max_lut=max_lut, max_area_mm2=max_area_mm2, max_pes=max_pes,
                         max_dram_gbps=max_dram_gbps)
-    kw = dict(bits=bits, objective=obj.name, seed=seed, styles=styles, limits=limits)
+    kw = {"bits": bits, "objective": obj.name, "seed": seed, "styles": styles, "limits": limits}
     res = _with_progress(f"DAS {net.name}", steps * samples, quiet, lambda cb: das_search(
         net, target, steps=steps, samples=samples, estimator=estimator, on_step=cb, **kw))
     click.echo(format_report(res.report))
@@ -103,7 +111,8 @@ def das(network_spec, dataset, target_spec, precision, objective, out_path, seed
     if plot_path:
         others = compare(net, target, evaluations=res.evaluations, **kw)
         _plot([res, *[r for r in others.values() if r is not None]], obj.name, plot_path,
-              f"{net.name} on {target.name}, {bits} bit")
+              f"{net.name} on {target.name}, {bits} bit",
+              missing=[name for name, r in others.items() if r is None])
         for name, r in others.items():
             click.echo(f"baseline       {name}: " + (f"best {r.best:.4g} in {r.evaluations:,} "
                                                      f"evaluations" if r else "no feasible "
@@ -131,14 +140,16 @@ def _with_progress(label: str, budget: int, quiet: bool, run) -> SearchResult:
     return res
 
 
-def _plot(results: list[SearchResult], metric: str, path: str, title: str) -> None:
-    """Best objective vs evaluations for each search, written atomically as a PNG."""
+def _plot(results: list[SearchResult], metric: str, path: str, title: str, *,
+          missing: list[str] = ()) -> None:
+    """Best objective vs evaluations for each search, written atomically as a PNG;
+    `missing` names searches that found no feasible point (noted on the plot)."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     fig, ax = plt.subplots(figsize=(6.4, 4.0), dpi=120)
     for r in results:
-        pts = [(n, b) for n, b in r.history if b == b and abs(b) != float("inf")]
+        pts = [(n, b) for n, b in r.history if math.isfinite(b)]
         if pts:
             ax.step([p[0] for p in pts], [p[1] for p in pts], where="post", label=r.method)
     ax.set_xscale("log")
@@ -146,6 +157,8 @@ def _plot(results: list[SearchResult], metric: str, path: str, title: str) -> No
     ax.set_ylabel(f"best {METRIC_LABELS.get(metric, 'loss')}")
     ax.set_title(title)
     ax.grid(alpha=0.3)
+    for name in missing:
+        ax.plot([], [], " ", label=f"{name}: no feasible point")
     ax.legend()
     buf = io.BytesIO()
     fig.tight_layout()

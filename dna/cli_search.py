@@ -5,7 +5,6 @@ prints and writes files).
 """
 from __future__ import annotations
 
-import functools
 import math
 import os
 import sys
@@ -15,18 +14,9 @@ import click
 import torch
 import yaml
 
+from dna.cli_errors import user_errors
 from dna.cosearch import STRATEGIES, ConfigError, config_from_dict, run_search
 from dna.data import DATASETS, DataSpec
-
-
-def user_errors(fn):
-    """dna.cli.user_errors (one line + exit 2), looked up when the command runs: importing
-    dna.cli here would be circular when it runs as `python -m dna.cli`."""
-    @functools.wraps(fn)
-    def wrapper(*args, **kwargs):
-        from dna.cli import user_errors as wrap
-        return wrap(fn)(*args, **kwargs)
-    return wrapper
 
 
 def _load_yaml(path: str) -> dict:

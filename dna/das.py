@@ -59,6 +59,8 @@ class DASConfig:
     recombine: bool = False  # evaluate the best hardware with each layer's best mapping
     warmup: float = 0.0  # share of the budget for uniform samples that seed the logits
     polish: float = 0.0  # share of the budget for a coordinate polish of the best point
+    polish_starts: int = 1  # polish, while budget lasts, the best points of up to this many
+    #                         distinct hardware configurations, best first
     per_style: bool = False  # search multicycle and pipeline apart (multicycle_share each)
     multicycle_share: float = 0.3  # budget share of the multicycle search when per_style
     lr: float = 0.1  # Adam learning rate on the mapping logits
@@ -77,7 +79,7 @@ ESTIMATORS: dict[str, DASConfig] = {
     "reinforce": DASConfig("score", "rank"),
     "dna": DASConfig("score", "rank", local_credit=True, anchor=True, recombine=True,
                      anchor_share=0.5, warmup=0.1, polish=0.2, per_style=True, hw_clamp=1.5,
-                     explore=2.0, hw_seed_prob=0.5, uniform_share=0.1),
+                     explore=2.0, hw_seed_prob=0.5, uniform_share=0.1, polish_starts=8),
 }
 
 
@@ -165,6 +167,8 @@ def _run(ev: Evaluator, cfg: DASConfig, budget: int, samples: int, gen: torch.Ge
     mask = torch.arange(ev.ts.max_choices) < sizes[:, None]  # (P, C) real choices
     layer_of = _param_layers(ev.ts.space)  # (P,) layer of a mapping parameter, -1 for hw
     theta = torch.zeros(mask.shape, dtype=torch.float64)
+    if cfg.polish and cfg.polish_starts > 1:
+        ev.keep_archive()
     n_warm = max(1, int(cfg.warmup * budget)) if cfg.warmup else 0
     if n_warm:
         idx = torch.cat([minimal_index(ev.ts)[None],
@@ -179,7 +183,7 @@ def _run(ev: Evaluator, cfg: DASConfig, budget: int, samples: int, gen: torch.Ge
     per_step = samples + int(cfg.anchor and cfg.recombine)
     n_steps = max(1, (budget - n_warm - int(cfg.polish * budget)) // per_step)
     hw = layer_of < 0
-    clamp = _mapping_clamp(sizes, hw, cfg.explore)  # (P, 1)
+    clamp = _logit_clamp(sizes, hw, cfg.explore, cfg.hw_clamp)  # (P, 1)
     for t in range(n_steps):
         logits = theta.masked_fill(~mask, -1e9)
         if cfg.gradient == "score":
@@ -191,23 +195,34 @@ def _run(ev: Evaluator, cfg: DASConfig, budget: int, samples: int, gen: torch.Ge
         loss.backward()
         opt.step()
         with torch.no_grad():
-            theta[hw] = theta[hw].clamp(-cfg.hw_clamp, cfg.hw_clamp)
-            theta.copy_(torch.where(hw[:, None], theta, theta.clamp(-clamp, clamp)))
+            theta.copy_(theta.clamp(-clamp, clamp))
         progress and progress()
     if cfg.polish and ev.best_index is not None and budget > ev.evaluations:
         from dna.baselines import coordinate_descent
-        coordinate_descent(ev, ev.best_index, budget - ev.evaluations, gen)
-        progress and progress()
+        starts = ev.archive_best(cfg.polish_starts) if cfg.polish_starts > 1 else []
+        starts = starts or [ev.best_index]
+        for start in starts:  # best first; each stops at its local optimum
+            if budget - ev.evaluations < 2:
+                break
+            coordinate_descent(ev, start, budget - ev.evaluations, gen)
+            progress and progress()
 
 
-def _mapping_clamp(sizes: torch.Tensor, hw: torch.Tensor, explore: float) -> torch.Tensor:
-    """(P, 1) logit bound c per parameter: with logits in [-c, c] the most likely of C
-    choices is left with probability about (C-1) e^(-2c) = explore / (mapping params)."""
-    if explore <= 0:
-        return torch.full((len(sizes), 1), math.inf, dtype=torch.float64)
-    n_map = max(int((~hw).sum()), 1)
-    c = 0.5 * torch.log((sizes - 1).clamp(min=1).double() * n_map / explore)
-    return c.clamp(min=0.5)[:, None]
+def _logit_clamp(sizes: torch.Tensor, hw: torch.Tensor, explore: float, hw_clamp: float
+                 ) -> torch.Tensor:
+    """(P, 1) logit bound c per parameter. Mapping parameters: with logits in [-c, c] the
+    most likely of C choices is left with probability about (C-1) e^(-2c) = explore /
+    (mapping parameters with a choice); hardware parameters: `hw_clamp`, or the same rule
+    with one expected deviation if that is looser (spaces with little hardware to vary)."""
+    free = sizes > 1
+    c = torch.full((len(sizes),), math.inf, dtype=torch.float64)
+    if explore > 0:
+        n_map = max(int((~hw & free).sum()), 1)
+        c = 0.5 * torch.log((sizes - 1).clamp(min=1).double() * n_map / explore)
+        c = torch.where(hw, math.inf, c.clamp(min=0.5))
+    n_hw = max(int((hw & free).sum()), 1)
+    c_hw = (0.5 * torch.log((sizes - 1).clamp(min=1).double() * n_hw)).clamp(min=0.5)
+    return torch.where(hw, torch.minimum(c_hw, torch.tensor(hw_clamp)), c)[:, None]
 
 
 def centred_ranks(key: torch.Tensor) -> torch.Tensor:

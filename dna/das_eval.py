@@ -196,6 +196,37 @@ class Evaluator:
         self.best_index: torch.Tensor | None = None  # (P,) best feasible point
         self.best_loss = math.inf
         self.history: list[tuple[int, float]] = []  # (evaluations, best loss so far)
+        self.archive: dict[bytes, tuple[float, torch.Tensor]] | None = None  # see keep_archive
+
+    def keep_archive(self) -> None:
+        """From now on also keep the best feasible point of every distinct hardware (style,
+        chunk assignment, PEs per dim of each layer's array); see `archive_best`."""
+        self.archive = {}
+
+    def archive_best(self, k: int) -> list[torch.Tensor]:
+        """The best points of the `k` best distinct hardware configurations seen."""
+        ranked = sorted((self.archive or {}).values(), key=lambda e: e[0])
+        return [idx for _, idx in ranked[:k]]
+
+    def _update_archive(self, m, loss: torch.Tensor, idx: torch.Tensor) -> None:
+        feas = loss.isfinite()
+        if not bool(feas.any()):
+            return
+        keys = torch.cat([m.spatial.flatten(1), m.chunk.to(m.spatial.dtype),
+                          m.pipeline[:, None].to(m.spatial.dtype)], 1)[feas]
+        lf, rows = loss[feas], torch.nonzero(feas).squeeze(1)
+        uniq, inv = torch.unique(keys, dim=0, return_inverse=True)
+        best = torch.full((len(uniq),), math.inf, dtype=loss.dtype).scatter_reduce(
+            0, inv, lf, "amin")
+        worst_kept = (sorted(e[0] for e in self.archive.values())[63]
+                      if len(self.archive) >= 64 else math.inf)
+        for g in torch.nonzero(best < worst_kept).squeeze(1).tolist():
+            j = rows[int(((inv == g) & (lf == best[g])).nonzero()[0])]
+            key = uniq[g].numpy().tobytes()
+            if key not in self.archive or float(best[g]) < self.archive[key][0]:
+                self.archive[key] = (float(best[g]), idx[j].clone())
+        if len(self.archive) > 128:  # keep the 64 best
+            self.archive = dict(sorted(self.archive.items(), key=lambda kv: kv[1][0])[:64])
 
     def __call__(self, idx: torch.Tensor) -> Scores:
         """Scores of the (B, P) index batch `idx`; updates the best feasible point."""
@@ -213,6 +244,8 @@ class Evaluator:
         i = int(loss.argmin())
         if loss[i] < self.best_loss:
             self.best_loss, self.best_index = float(loss[i]), idx[i].clone()
+        if self.archive is not None:
+            self._update_archive(m, loss, idx)
         self.history.append((self.evaluations, self.best_loss))
         return s
 
