@@ -4,6 +4,8 @@
 #   2. search an accelerator for a small network with DAS (dna das) -> out/best.json
 #   3. generate the Vivado HLS project from that design file (dna-hwgen emit)
 #   4. C-simulate it with g++, bit for bit against the PyTorch integer reference (csim)
+#   5. search a 64-PE ASIC accelerator for a small FBNet-style network, generate its
+#      Verilog and simulate it (cocotb + Verilator): bit-exact, cycles vs the cost model
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bin=""
@@ -17,3 +19,8 @@ echo
 "${bin}dna-hwgen" emit --design out/best.json --target zc706 --out build/zc706
 "${bin}dna-hwgen" csim build/zc706
 "${bin}dna-hwgen" report build/zc706
+echo
+"${bin}dna" das --network examples/networks/fbnet_block.yaml --target asic45 --precision 8 \
+  --max-pes 64 --seed 0 --quiet --out out/asic.json
+"${bin}dna-hwgen" emit --design out/asic.json --target asic45 --out build/asic
+"${bin}dna-hwgen" sim build/asic

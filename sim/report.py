@@ -1,0 +1,48 @@
+"""Per-op cycle table of a simulation: measured against the cost model's prediction."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sim.runner import SimResult
+
+
+@dataclass(frozen=True)
+class OpCycles:
+    """One op's cycles (predicted is None for ops the cost model does not cover)."""
+
+    index: int
+    node: str
+    kind: str
+    noc: str | None
+    predicted: float | None
+    measured: int
+
+    @property
+    def ratio(self) -> float | None:
+        return self.measured / self.predicted if self.predicted else None
+
+
+def op_cycles(manifest: dict, result: SimResult) -> list[OpCycles]:
+    """Pair every op of the manifest with its measured cycles (last seed run)."""
+    ops = result.runs[-1].get("ops", []) if result.runs else []
+    return [OpCycles(o["index"], o["node"], o["kind"], o["noc"], o["predicted_cycles"],
+                     m["cycles"]) for o, m in zip(manifest["ops"], ops)]
+
+
+def format_table(rows: list[OpCycles]) -> str:
+    """The per-op table with totals over the conv layers the model predicts."""
+    head = f"{'op':>3} {'node':<22}{'kind':<6}{'noc':<5}{'predicted':>11}{'measured':>10}{'ratio':>8}"
+    lines = [head, "-" * len(head)]
+    for r in rows:
+        pred = f"{r.predicted:,.0f}" if r.predicted else "-"
+        ratio = f"{r.ratio:.3f}" if r.ratio else "-"
+        lines.append(f"{r.index:>3} {r.node[:22]:<22}{r.kind:<6}{r.noc or '-':<5}{pred:>11}"
+                     f"{r.measured:>10,}{ratio:>8}")
+    conv = [r for r in rows if r.predicted]
+    pred = sum(r.predicted for r in conv)
+    meas = sum(r.measured for r in conv)
+    lines.append("-" * len(head))
+    lines.append(f"{'':>3} {'conv layers':<33}{pred:>11,.0f}{meas:>10,}"
+                 f"{(meas / pred if pred else 0):>8.3f}")
+    lines.append(f"{'':>3} {'all ops (measured)':<33}{'':>11}{sum(r.measured for r in rows):>10,}")
+    return "\n".join(lines)

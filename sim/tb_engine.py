@@ -1,0 +1,134 @@
+"""cocotb testbench of a generated DNA accelerator (top module dna_top).
+
+Drivers: a clock, the DRAM model (sim.dram, on the AXI4 master) and a host
+(cocotbext-axi AxiLiteMaster on the control registers). Stimulus: the constants and a
+random quantised input per seed. Monitor: the status registers (cycles, per-op begin and
+end). Checker: sim.checker against the reference model (sim.model). One simulator
+process runs every seed of the job (the engine restarts between them), and writes a
+JSON result the runner (sim.runner) reads; the test itself never fails on a mismatch,
+so the result file is always complete.
+"""
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+
+import cocotb
+from cocotb.clock import Clock
+from cocotb.triggers import ClockCycles, First, RisingEdge, Timer
+from cocotbext.axi import AxiLiteBus, AxiLiteMaster
+
+from sim.checker import first_mismatch
+from sim.dram import DramModel
+from sim.model import dram_images, load_design_dir, test_vectors
+
+REG_CTRL, REG_CYC_LO, REG_CYC_HI, REG_OPS_DONE = 0x00, 0x08, 0x0C, 0x10
+REG_OP_BASE = 0x100
+
+
+async def _run_once(dut, host, dram, d, seed: int, max_cycles: int, clock_ps: int) -> dict:
+    x, expected = test_vectors(d, seed)
+    for addr, data in dram_images(d, x):
+        dram.write(addr, data)
+    t0 = time.perf_counter()
+    sim0 = cocotb.utils.get_sim_time("ps")
+    await host.write_dword(REG_CTRL, 1)
+    await First(RisingEdge(dut.irq), Timer(max_cycles * clock_ps, "ps"))
+    wall = time.perf_counter() - t0
+    if not int(dut.irq.value):
+        return {"seed": seed, "status": "TIMEOUT", "wall_s": wall,
+                "detail": f"no done after {max_cycles} cycles; {_snapshot(dut)}"}
+    sim_cycles = (cocotb.utils.get_sim_time("ps") - sim0) // clock_ps
+    cycles = (await host.read_dword(REG_CYC_HI)) << 32 | await host.read_dword(REG_CYC_LO)
+    ops = []
+    for i in range(len(d.manifest["ops"])):
+        begin = await host.read_dword(REG_OP_BASE + 8 * i)
+        end = await host.read_dword(REG_OP_BASE + 8 * i + 4)
+        ops.append({"index": i, "cycles": end - begin})
+    man = d.manifest
+    order = [n for n in expected if n in man["tensors"]]
+    bad = first_mismatch(dram.read, man["tensors"], man["regions"], expected, order,
+                         d.bits // 8)
+    return {"seed": seed, "status": "PASS" if bad is None else "FAIL", "cycles": cycles,
+            "ops_done": await host.read_dword(REG_OPS_DONE), "ops": ops, "wall_s": wall,
+            "sim_cycles": sim_cycles, "mismatch": None if bad is None else str(bad)}
+
+
+# Unit progress counters and states, reported when a run hangs (engine 0).
+_PROBES = ("u_cu.busy", "u_cu.ti", "u_cu.tw", "u_cu.to", "u_afu_i.filled", "u_afu_i.gb_rel",
+           "u_afu_w.filled", "u_afu_w.gb_rel", "u_aou.prepared", "u_aou.drained",
+           "u_aou.gb_rel", "u_dma_i.filled", "u_dma_i.v", "u_dma_w.filled", "u_dma_w.v",
+           "u_dma_o.st", "u_dma_o.gb_prep", "u_dma_o.ev", "u_dma_o.outstanding",
+           "u_ew.st", "est", "pc")
+
+
+def _snapshot(dut) -> str:
+    eng = dut.u_engine0
+    vals = []
+    for name in _PROBES:
+        h = eng
+        try:
+            for part in name.split("."):
+                h = getattr(h, part)
+            vals.append(f"{name}={int(h.value)}")
+        except (AttributeError, ValueError):
+            vals.append(f"{name}=?")
+    return " ".join(vals)
+
+
+async def _probe(dut, counts: dict) -> None:
+    """Per cycle while the compute unit is busy: why it does not MAC (debug runs only)."""
+    cu = dut.u_engine0.u_cu
+    while True:
+        await RisingEdge(dut.clk)
+        if not int(cu.busy.value):
+            continue
+        op = int(dut.u_engine0.pc.value)
+        c = counts.setdefault(op, {"mac": 0, "wait_i": 0, "wait_w": 0, "wait_o_drain": 0})
+        if int(cu.mac_en.value):
+            c["mac"] += 1
+            continue
+        ti, to = int(cu.ti.value), int(cu.to.value)
+        if int(cu.fill_i.value) <= ti:
+            c["wait_i"] += 1
+        elif int(cu.fill_w.value) <= int(cu.tw.value):
+            c["wait_w"] += 1
+        elif int(cu.prep_o.value) <= to:
+            aou = dut.u_engine0.u_aou
+            gb_short = int(aou.gb_prep.value) <= int(aou.rv.value)
+            c["wait_o_prep" + ("_dram" if gb_short else "_port")] = \
+                c.get("wait_o_prep" + ("_dram" if gb_short else "_port"), 0) + 1
+        else:
+            c["wait_o_drain"] += 1
+
+
+@cocotb.test()
+async def run_job(dut):
+    """Run every seed of the job in DNA_SIM_JOB and write its result file."""
+    job = json.loads(Path(os.environ["DNA_SIM_JOB"]).read_text())
+    d = load_design_dir(job["design_dir"])
+    clock_ps = round(1e6 / d.manifest["clock_mhz"])
+    cocotb.start_soon(Clock(dut.clk, clock_ps, "ps").start())
+    dut.rst_n.value = 0
+    dram = DramModel(dut, "m_axi", dut.clk, dut.rst_n, size=d.manifest["dram_bytes"],
+                     clock_ps=clock_ps, latency=job["latency"],
+                     beats_per_cycle=job["beats_per_cycle"],
+                     backpressure_seed=job.get("backpressure_seed"))
+    host = AxiLiteMaster(AxiLiteBus.from_prefix(dut, "s_axil"), dut.clk, dut.rst_n,
+                         reset_active_level=False)
+    host.write_if.log.setLevel("WARNING")
+    host.read_if.log.setLevel("WARNING")
+    await ClockCycles(dut.clk, 4)
+    dut.rst_n.value = 1
+    await ClockCycles(dut.clk, 2)
+    probe: dict = {}
+    if job.get("probe"):
+        cocotb.start_soon(_probe(dut, probe))
+    runs = []
+    for seed in job["seeds"]:
+        runs.append(await _run_once(dut, host, dram, d, seed, job["max_cycles"], clock_ps))
+        if runs[-1]["status"] != "PASS":
+            break
+    Path(job["result"]).write_text(json.dumps({"runs": runs, "probe": probe}, indent=1))

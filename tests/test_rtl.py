@@ -1,0 +1,173 @@
+"""RTL backend without a simulator: the op program (interpreted exactly as the engine reads
+it) against the PyTorch integer reference, config packing, deterministic output, and the
+user-error paths. The Verilator/Icarus tests are in tests/test_rtl_sim.py (marked sim)."""
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from dna.cost.target import load_target
+from dna.design import make_design, save_design
+from dna.networks import NetBuilder
+from dna.quant import random_quantized_network
+from dna.space.gads import Accelerator
+from dna.workload import Shape
+from hwgen.asic_config import CFG_BITS, SCHEMA, pack, unpack
+from hwgen.asic_interp import HwView, run_program
+from hwgen.asic_memory import constant_images, decode, encode, psum_bytes
+from hwgen.asic_ops import build_program, hw_lanes
+from hwgen.backends import HwgenError
+from hwgen.cli import main
+from hwgen.golden import make_test_vectors
+from sim.points import chunk, emit_design, fbnet_net, random_design, random_mapping
+
+TARGET = load_target("asic45")
+NOCS = {"KYX": (2, 2, 2), "KCRS": (2, 2, 2, 1), "KRX": (2, 3, 2)}
+KINDS = ("conv", "pointwise", "depthwise", "strided", "grouped")
+
+
+def layer_net(kind: str, rng: random.Random):
+    """One small random layer of the given kind (with a ReLU after it)."""
+    c, h, w = rng.choice([2, 3, 4, 6]), rng.randint(4, 9), rng.randint(4, 9)
+    b = NetBuilder(Shape(1, c, h, w))
+    if kind == "conv":
+        b.conv("l", rng.randint(1, 8), rng.choice([2, 3]), padding=rng.choice([0, 1]))
+    elif kind == "pointwise":
+        b.conv("l", rng.randint(1, 8), 1)
+    elif kind == "depthwise":
+        b.conv("l", c, 3, stride=rng.choice([1, 2]), padding=1, groups=c)
+    elif kind == "strided":
+        b.conv("l", rng.randint(1, 6), rng.choice([1, 3]), stride=rng.choice([2, 3]), padding=1)
+    else:
+        b.conv("l", 2 * rng.randint(1, 3), rng.choice([1, 3]), padding=1, groups=2 if c % 2 == 0
+               else 1)
+    b.act("l_relu", rng.choice(["relu", "relu6"]))
+    return b.build(f"t_{kind}")
+
+
+def interpret(design, qnet, seed: int) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Run the op program in the functional model; (got, expected) per node."""
+    prog = build_program(design, qnet, TARGET)
+    mem, e = prog.memory, design.precision // 8
+    dram = bytearray(mem.top)
+    for name, data in constant_images(qnet, mem).items():
+        a = mem.regions[name].addr
+        dram[a:a + len(data)] = data
+    x, gold = make_test_vectors(qnet, seed)
+    xb = encode(x.numpy(), e)
+    a0 = mem.regions["t:input"].addr
+    dram[a0:a0 + len(xb)] = xb
+    out = {}
+    for h, ch in enumerate(design.accelerator.chunks):
+        lanes, pe_lane = hw_lanes(ch)
+        words = [unpack(w) for w in prog.words(h)]
+        run_program(words, dram, HwView(design.precision, psum_bytes(design.precision),
+                                        lanes, pe_lane), prog.bus_bytes)
+    for node in design.network.nodes:
+        r = mem.tensor(node.name)
+        n = node.out_shape.elements
+        out[node.name] = (decode(bytes(dram[r.addr:r.addr + n * e]), e),
+                          gold[node.name].reshape(-1).numpy())
+    return out
+
+
+@settings(max_examples=60, deadline=None)
+@given(seed=st.integers(0, 10**6), kind=st.sampled_from(KINDS),
+       noc=st.sampled_from(sorted(NOCS)), bits=st.sampled_from([8, 16]))
+def test_program_matches_reference(seed, kind, noc, bits):
+    """Every layer kind x NoC x random loop orders and tiles x precision: bit-exact."""
+    rng = random.Random(seed)
+    net = layer_net(kind, rng)
+    ch = chunk(noc, NOCS[noc], (2048, 1024, 1024), (32, 32, 16))
+    design = random_design(net, ch, TARGET, bits, seed)
+    q = random_quantized_network(net, bits, seed)
+    for node, (got, exp) in interpret(design, q, seed).items():
+        assert np.array_equal(got, exp), (node, design.accelerator.mappings)
+
+
+def test_network_with_residual_matches_reference():
+    net = fbnet_net(8, 16)
+    ch = chunk("KCRS", (2, 2, 1, 1), (4096, 2048, 2048), (32, 32, 16))
+    design = random_design(net, ch, TARGET, 16, seed=3)
+    q = random_quantized_network(net, 16, 3)
+    for node, (got, exp) in interpret(design, q, 7).items():
+        assert np.array_equal(got, exp), node
+
+
+def test_config_pack_round_trip():
+    rng = random.Random(0)
+    vals = {}
+    for f in SCHEMA:
+        lo, hi = ((-(1 << (f.width - 1)), (1 << (f.width - 1)) - 1) if f.signed
+                  else (0, (1 << f.width) - 1))
+        vals[f.name] = [rng.randint(lo, hi) for _ in range(f.count)]
+    word = pack(vals)
+    assert word.bit_length() <= CFG_BITS
+    assert unpack(word) == vals
+
+
+@pytest.fixture(scope="module")
+def small_design():
+    net = fbnet_net(4, 8)
+    ch = chunk("KYX", (2, 2, 1), (1024, 512, 512), (16, 16, 8))
+    return random_design(net, ch, TARGET, 8, seed=1)
+
+
+def test_emit_is_deterministic(tmp_path, small_design):
+    a = emit_design(small_design, TARGET, tmp_path / "a", seed=1)
+    b = emit_design(small_design, TARGET, tmp_path / "b", seed=1)
+    files = sorted(p.relative_to(a) for p in a.rglob("*") if p.is_file())
+    assert files == sorted(p.relative_to(b) for p in b.rglob("*") if p.is_file())
+    for rel in files:
+        assert (a / rel).read_bytes() == (b / rel).read_bytes(), rel
+    top = (a / "rtl" / "dna_top.v").read_text()
+    man = json.loads((a / "manifest.json").read_text())
+    assert man["design_hash"] in top and "dna-hwgen" in top
+    assert (a / "README.md").exists() and (a / "filelist.f").read_text().count(".v") > 15
+    assert [o["kind"] for o in man["ops"]] == ["conv", "conv", "conv", "conv", "add", "conv"]
+
+
+def test_unsupported_node_is_one_line_exit_2(tmp_path):
+    b = NetBuilder(Shape(1, 4, 8, 8))
+    b.conv("c1", 4, 3, padding=1)
+    b.pool("pool1", 2, 2)
+    b.conv("c2", 4, 1)
+    net = b.build("pooled")
+    ch = chunk("KYX", (2, 2, 1), (1024, 512, 512), (16, 16, 8))
+    rng = random.Random(0)
+    acc = Accelerator("multicycle", (ch,), tuple(random_mapping(c, ch, rng)
+                                                 for c in net.convs))
+    design = make_design(net, acc, TARGET, 8, provenance={})
+    with pytest.raises(HwgenError, match="pool1"):
+        build_program(design, random_quantized_network(net, 8, 0), TARGET)
+    save_design(design, tmp_path / "d.json")
+    res = CliRunner().invoke(main, ["emit", "--design", str(tmp_path / "d.json"),
+                                    "--target", "asic45", "--out", str(tmp_path / "o")])
+    assert res.exit_code == 2
+    lines = [ln for ln in res.output.splitlines() if ln.startswith("error:")]
+    assert len(lines) == 1 and "pool1" in lines[0] and "Pool" in lines[0]
+    assert not (tmp_path / "o").exists()
+
+
+def test_sim_on_a_non_rtl_directory_is_one_line_exit_2(tmp_path):
+    res = CliRunner().invoke(main, ["sim", str(tmp_path)])
+    assert res.exit_code == 2
+    assert res.output.strip().startswith("error:") and "manifest.json" in res.output
+    assert len(res.output.strip().splitlines()) == 1
+
+
+def test_cli_emit_writes_the_rtl_project(tmp_path, small_design):
+    save_design(small_design, tmp_path / "d.json")
+    res = CliRunner().invoke(main, ["emit", "--design", str(tmp_path / "d.json"),
+                                    "--target", "asic45", "--out", str(tmp_path / "o")])
+    assert res.exit_code == 0, res.output
+    assert "asic backend" in res.output
+    assert (tmp_path / "o" / "rtl" / "dna_top.v").exists()
+    assert Path(tmp_path / "o" / "rtl" / "dna_cfg_c0.hex").read_text().count("\n") == 6
