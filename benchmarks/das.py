@@ -7,8 +7,12 @@ evaluations and with 10x more (annealing from uniform starts, and from the cheap
 design as DAS's warm start uses); then, on VGG16 and AlexNet, the paper's estimator (Eq. 7)
 and each addition of ours switched on in turn, all on the same budget.
 
-    python benchmarks/das.py [--steps 1000] [--samples 256] [--seeds 3]
+    python benchmarks/das.py [--steps N] [--samples 256] [--seeds 3]
                              [--networks vgg16,alexnet,mobilenetv2,resnet18] [--no-ablation]
+    python benchmarks/das.py --sweep 1000,default --seeds 5
+
+`--sweep` prints only DAS's best GOP/s and wall time per seed at each step count
+("default": what `dna das` uses, 48,000 / conv layers steps, at most 3000).
 
 Reference points: paper Table 5, 291 GOP/s (VGG16, 723 DSP) and 272 GOP/s (AlexNet,
 704 DSP); the DSP roofline is 900 x 2 x 200 MHz = 360 GOP/s.
@@ -22,7 +26,14 @@ import time
 
 from dna.baselines import random_search, simulated_annealing
 from dna.cost.target import load_target
-from dna.das import ESTIMATORS, DASConfig, NoFeasibleDesign, SearchResult, das_search
+from dna.das import (
+    ESTIMATORS,
+    DASConfig,
+    NoFeasibleDesign,
+    SearchResult,
+    das_search,
+    default_steps,
+)
 from dna.networks import get_network
 
 DNA = ESTIMATORS["dna"]
@@ -67,9 +78,10 @@ HEAD = (f"  {'search':<50}{'evals':>10}{'GOP/s':>9}{'FPS':>9}{'DSP':>6}{'BRAM':>
         f"{'style':<10}{'wall s':>8}")
 
 
-def benchmark_network(name: str, steps: int, samples: int, seeds: int, ablation: bool
+def benchmark_network(name: str, steps: int | None, samples: int, seeds: int, ablation: bool
                       ) -> None:
     net, target = get_network(name, dataset="imagenet"), load_target("zc706")
+    steps = steps or default_steps(net)
     budget = steps * samples
     print(f"\n{net.name}: {net.macs / 1e9:.3f} GMAC, {len(net.convs)} conv layers, zc706 "
           f"16 bit, budget {steps} steps x {samples} samples = {budget:,} evaluations")
@@ -102,15 +114,38 @@ def benchmark_network(name: str, steps: int, samples: int, seeds: int, ablation:
             print(_row(label, res.evaluations if res else budget, res, wall), flush=True)
 
 
+def sweep(name: str, steps_list: list[int], samples: int, seeds: int) -> None:
+    """DAS alone, per seed, at each budget: best GOP/s, style, wall time."""
+    net, target = get_network(name, dataset="imagenet"), load_target("zc706")
+    print(f"\n{net.name}: DAS (dna) budget sweep, {samples} samples per step")
+    for steps in steps_list:
+        steps = steps or default_steps(net)
+        runs = [_run(das_search, net, target, steps=steps, samples=samples, seed=seed)
+                for seed in range(seeds)]
+        gops = [r.report.gops if r else 0.0 for r, _ in runs]
+        cells = " ".join(f"{g:6.1f}{(r.report.style[0] if r else '-')}" for g, (r, _) in
+                         zip(gops, runs))
+        print(f"  {steps:>5} steps: GOP/s per seed {cells} | mean {statistics.mean(gops):.1f}, "
+              f"min {min(gops):.1f}; wall s max {max(w for _, w in runs):.1f}", flush=True)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--steps", type=int, default=1000)
+    ap.add_argument("--steps", type=int, default=None,
+                    help="DAS steps [default: dna das's, 48,000 / conv layers, at most 3000]")
     ap.add_argument("--samples", type=int, default=256)
     ap.add_argument("--seeds", type=int, default=3)
     ap.add_argument("--networks", default="vgg16,alexnet,mobilenetv2,resnet18")
     ap.add_argument("--ablation-networks", default="vgg16,alexnet")
     ap.add_argument("--no-ablation", action="store_true")
+    ap.add_argument("--sweep", default=None, metavar="STEPS,STEPS",
+                    help="only DAS, per seed, at each of these step counts")
     args = ap.parse_args()
+    if args.sweep:
+        for name in args.networks.split(","):
+            sweep(name, [0 if x == "default" else int(x) for x in args.sweep.split(",")],
+                  args.samples, args.seeds)
+        return
     print("DAS benchmark: zc706 (900 DSP, 1090 BRAM18K, 200 MHz, 12.8 GB/s), 16 bit, "
           "objective FPS. Paper Table 5: VGG16 291 GOP/s (723 DSP), AlexNet 272 GOP/s "
           "(704 DSP); DSP roofline 360 GOP/s.")

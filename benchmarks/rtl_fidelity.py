@@ -23,11 +23,18 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from dna.cost.model import DRAM_LATENCY_NS  # noqa: E402
-from dna.cost.target import load_target  # noqa: E402
-from sim.points import best_design, chunk, emit_design, fbnet_net, random_design, single_conv  # noqa: E402,E501
-from sim.report import op_cycles  # noqa: E402
-from sim.runner import run  # noqa: E402
+from dna.cost.model import DRAM_LATENCY_NS
+from dna.cost.target import load_target
+from sim.points import (
+    best_design,
+    chunk,
+    emit_design,
+    fbnet_net,
+    random_design,
+    single_conv,
+)
+from sim.report import op_cycles
+from sim.runner import run
 
 TARGET = "asic45"
 TOLERANCE = 0.05  # acceptance: |measured / predicted - 1| <= 5% per layer

@@ -24,6 +24,7 @@ from dna.das import (
     SearchResult,
     StepInfo,
     das_search,
+    default_steps,
     limits_for,
     parse_objective,
 )
@@ -54,8 +55,9 @@ def _choice(value: str, allowed, option: str) -> str:
 @click.option("--out", "out_path", required=True, metavar="FILE",
               help="Design file to write (dna-design/1 JSON).")
 @click.option("--seed", type=int, default=0, show_default=True)
-@click.option("--steps", type=int, default=1000, show_default=True,
-              help="Search steps; the budget is steps x samples cost-model evaluations.")
+@click.option("--steps", type=int, default=None,
+              help="Search steps; the budget is steps x samples cost-model evaluations. "
+                   "[default: 3000, fewer for networks over 16 conv layers: 48,000 / layers]")
 @click.option("--samples", type=int, default=256, show_default=True,
               help="Accelerators sampled per step.")
 @click.option("--estimator", default="dna", show_default=True,
@@ -83,10 +85,11 @@ def das(network_spec, dataset, target_spec, precision, objective, out_path, seed
     styles = STYLE_CHOICES[_choice(style, tuple(STYLE_CHOICES), "--style")]
     bits = api.check_precision(precision)
     obj = parse_objective(objective)
-    if steps < 1 or samples < 1:
+    if (steps is not None and steps < 1) or samples < 1:
         raise api.InputError(f"--steps {steps} --samples {samples}: both must be >= 1")
     target = load_target(target_spec)
     net = api.load_network(network_spec, dataset=dataset)
+    steps = steps if steps is not None else default_steps(net)
     limits = limits_for(target, bits, max_dsp=max_dsp, max_bram18k=max_bram18k,
                         max_lut=max_lut, max_area_mm2=max_area_mm2, max_pes=max_pes,
                         max_dram_gbps=max_dram_gbps)

@@ -30,18 +30,34 @@ from __future__ import annotations
 import dataclasses
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable, Literal
+from typing import Literal
 
 import torch
 
 from dna.cost.target import Target
-from dna.das_eval import (METRIC_LABELS, METRICS, Evaluator, LimitError, Limits,  # noqa: F401
-                          NoFeasibleDesign, Objective, Scores, SearchResult, StepInfo, finish,
-                          limits_for, metric_of, minimal_index, parse_objective,
-                          search_space, single_threaded)
+from dna.das_eval import (  # noqa: F401
+    METRIC_LABELS,
+    METRICS,
+    Evaluator,
+    LimitError,
+    Limits,
+    NoFeasibleDesign,
+    Objective,
+    Scores,
+    SearchResult,
+    StepInfo,
+    finish,
+    limits_for,
+    metric_of,
+    minimal_index,
+    parse_objective,
+    search_space,
+    single_threaded,
+)
 from dna.space.gads_index import STYLES, IndexSpace
-from dna.space.gads_tensor import TensorSpace, tensor_space
+from dna.space.gads_tensor import tensor_space
 from dna.workload import Network
 
 
@@ -81,6 +97,18 @@ ESTIMATORS: dict[str, DASConfig] = {
                      anchor_share=0.5, warmup=0.1, polish=0.2, per_style=True, hw_clamp=1.5,
                      explore=2.0, hw_seed_prob=0.5, uniform_share=0.1, polish_starts=8),
 }
+
+
+# Default budget: the cost of a step grows with the conv layers it evaluates, so the
+# default is a fixed number of layer-steps: 3000 steps up to 16 conv layers (VGG16),
+# proportionally fewer for deeper networks (MobileNetV2, 53 convs: 906); ~30 s each.
+DEFAULT_LAYER_STEPS = 48_000
+MAX_DEFAULT_STEPS = 3000
+
+
+def default_steps(net: Network) -> int:
+    """Search steps `dna das` uses when none are given (see DEFAULT_LAYER_STEPS)."""
+    return max(1, min(MAX_DEFAULT_STEPS, math.ceil(DEFAULT_LAYER_STEPS / len(net.convs))))
 
 
 @single_threaded

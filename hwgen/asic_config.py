@@ -37,6 +37,7 @@ class Field:
 
     @property
     def bits(self) -> int:
+        """Bits the field takes in a config word."""
         return self.count * self.width
 
 

@@ -146,9 +146,11 @@ class _ConvRun:
             yield gb
 
     def lane_off(self, u: str, t: str, lane: int) -> int:
+        """GB word offset of `lane` of unit `u` (tensor t): its NoC coordinates x increments."""
         return sum(c * li for c, li in zip(self.hw.lanes[t][lane], self.cfg[f"{u}_lane"]))
 
     def fill_words(self, u: str) -> list[int]:
+        """GB offsets of one RF tile, in the order unit `u` streams them."""
         w = Odometer(self.cfg[f"{u}_wmax"], (1 << 6) - 1, _rows(self.cfg[f"{u}_winc"], 1), [0])
         return [v[0] for v in w.walk()]
 
@@ -189,6 +191,7 @@ class _ConvRun:
                 self.o_gb[off + a] = v
 
     def change_outputs(self, gb_change: bool) -> None:
+        """Next output RF tile: drain the current one, evict/reload GB visits on a change."""
         if self.acc is not None:
             self.drain()
         if gb_change:
@@ -205,6 +208,7 @@ class _ConvRun:
                             [self.o_gb.get(off + a, 0) for a in words])
 
     def change_operand(self, t: str, u: str, gb_change: bool) -> None:
+        """Next input or weight RF tile (and GB visit, on a change) for every lane."""
         if gb_change:
             self.gb_cur[t] = next(self.gb_in[t])
         org = self.units[t].val[0]
@@ -212,6 +216,7 @@ class _ConvRun:
                        for a in self.fill_words(u)] for lane in range(len(self.hw.lanes[t]))]
 
     def macs(self) -> None:
+        """One RF tile of MACs on every PE (the RF-level loops)."""
         cfg, pl = self.cfg, self.hw.pe_lane
         rfo = Odometer(cfg["rf_max"], (1 << NRF) - 1,
                        [list(x) for x in zip(cfg["rf_inc_i"], cfg["rf_inc_w"], cfg["rf_inc_o"])],
@@ -221,6 +226,7 @@ class _ConvRun:
                 self.acc[pl["o"][pe]][oa] += self.rf["w"][pl["w"][pe]][wa] * self.rf["i"][pl["i"][pe]][ia]
 
     def run(self) -> None:
+        """Walk the compute unit's nest, moving tiles as the RTL does, then write back."""
         cfg = self.cfg
         cu = Odometer(cfg["nest_max"], (1 << NP) - 1, [[0]] * NP, [0])
         p = None  # position that advanced into this step (None: the first step)

@@ -67,10 +67,12 @@ class Nest:
 
     @property
     def depthwise(self) -> bool:
+        """Inputs indexed by K (depthwise conv)."""
         return self.prob.inputs_follow_k
 
     @property
     def stride(self) -> int:
+        """Conv stride."""
         return self.prob.stride
 
     def ext(self, level: str, d: str) -> int:
@@ -89,6 +91,7 @@ class Nest:
         return max(live, default=-1)
 
     def level_of(self, pos: int) -> str:
+        """Level of nest position `pos`: group loop, DRAM level or GB level."""
         return "g" if pos == 0 else ("dram" if pos <= 7 else "gb")
 
 
@@ -120,6 +123,7 @@ class InputLayout:
 
     @property
     def words(self) -> int:
+        """Words the tile occupies."""
         return self.n * self.ch * self.rows * self.cols
 
     def row_step(self, stride: int) -> int:
@@ -127,6 +131,7 @@ class InputLayout:
         return stride if self.band_row else self.r
 
     def col_step(self, stride: int) -> int:
+        """Stored columns between consecutive x (same s)."""
         return stride if self.band_col else self.s
 
     def coef(self, d: str, depthwise: bool, stride: int) -> int:

@@ -11,8 +11,16 @@ from dataclasses import dataclass
 
 from dna.workload import DIMS
 from hwgen.asic_config import NDW, NFW, NLD, NP, NRF, OP_CONV
-from hwgen.asic_nest import (Nest, coef, eff_incs, fill_walker, input_layout, mask, relevant,
-                             rf_strides)
+from hwgen.asic_nest import (
+    Nest,
+    coef,
+    eff_incs,
+    fill_walker,
+    input_layout,
+    mask,
+    relevant,
+    rf_strides,
+)
 
 
 @dataclass(frozen=True)
@@ -233,4 +241,4 @@ def psums_leave_gb(nest: Nest) -> bool:
                for i in range(last + 1))
 
 
-__all__ = ["ConvAddrs", "conv_fields", "psums_leave_gb", "DIMS"]
+__all__ = ["DIMS", "ConvAddrs", "conv_fields", "psums_leave_gb"]

@@ -18,7 +18,13 @@ import random
 import cocotb
 from cocotb.triggers import Event, RisingEdge, Timer
 from cocotbext.axi import AxiBus
-from cocotbext.axi.axi_channels import AxiARSink, AxiAWSink, AxiBSource, AxiRSource, AxiWSink
+from cocotbext.axi.axi_channels import (
+    AxiARSink,
+    AxiAWSink,
+    AxiBSource,
+    AxiRSource,
+    AxiWSink,
+)
 from cocotbext.axi.memory import Memory
 
 

@@ -12,8 +12,15 @@ from dna.cost.target import Target
 from dna.design import Design, make_design
 from dna.networks import NetBuilder
 from dna.quant import QuantizedNetwork, random_quantized_network
-from dna.space.gads import (Accelerator, ChunkHW, LayerMapping, check_accelerator, problem_of,
-                            tile_extents, tile_words)
+from dna.space.gads import (
+    Accelerator,
+    ChunkHW,
+    LayerMapping,
+    check_accelerator,
+    problem_of,
+    tile_extents,
+    tile_words,
+)
 from dna.space.gads_io import expand_mapping
 from dna.workload import DIMS, Conv, Network, Shape
 from hwgen.backends import atomic_dir
@@ -102,7 +109,7 @@ def fbnet_net(c: int = 8, hw: int = 16) -> Network:
 def emit_design(design: Design, target: Target, out: Path, *, seed: int = 0,
                 qnet: QuantizedNetwork | None = None) -> Path:
     """Emit `design` with random quantised weights (`seed`) into `out` (replaced)."""
-    import hwgen.asic as asic
+    from hwgen import asic
     q = qnet or random_quantized_network(design.network, design.precision, seed)
     with atomic_dir(Path(out)) as tmp:
         asic.emit(design, target, q, tmp)

@@ -208,3 +208,20 @@ def test_fixed_architecture_target(tmp_path):
     line = _one_line_error(run("evaluate", "--network", "alexnet", "--accelerator", str(big),
                                "--target", "eyeriss45"))
     assert "rf tile of weights needs" in line and "rf_words.weights = 224" in line
+
+
+def test_python_dash_m_entry_point_and_file_mode(tmp_path):
+    """`python -m dna.cli` works (no circular import); saved files get the umask mode."""
+    import os
+    import subprocess
+    import sys
+    res = subprocess.run([sys.executable, "-m", "dna.cli", "--help"], capture_output=True,
+                         text=True)
+    assert res.returncode == 0 and "das" in res.stdout and "search" in res.stdout, res.stderr
+    from dna.fileio import write_atomic
+    mask = os.umask(0o022)
+    try:
+        write_atomic(tmp_path / "f.json", "{}")
+    finally:
+        os.umask(mask)
+    assert (tmp_path / "f.json").stat().st_mode & 0o777 == 0o644
