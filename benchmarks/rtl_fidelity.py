@@ -14,7 +14,7 @@ checked bit-exactly against the PyTorch integer reference on the way.
 from __future__ import annotations
 
 import argparse
-import math
+import json
 import sys
 import tempfile
 import time
@@ -23,7 +23,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from dna.cost.model import DRAM_LATENCY_NS
+from dna.cost.model import dram_latency_cycles
 from dna.cost.target import load_target
 from sim.points import (
     best_design,
@@ -62,7 +62,7 @@ def points(n_random: int, bits: int):
             yield f"{name}", noc, best_design(net, ch, tgt, bits, seed=1)
             for s in range(n_random):
                 yield f"{name}~r{s}", noc, random_design(net, ch, tgt, bits, seed=100 + s)
-        yield "fbnet_tiny", noc, best_design(fbnet_net(8, 32), ch, tgt, bits, seed=1)
+        yield "fbnet", noc, best_design(fbnet_net(8, 32), ch, tgt, bits, seed=1)
     yield "das", "das", das_design(tgt, bits)
 
 
@@ -85,7 +85,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", type=Path, default=None, help="where designs and builds go")
     args = ap.parse_args(argv)
     tgt = load_target(TARGET)
-    latency = math.ceil(DRAM_LATENCY_NS * tgt.clock_mhz / 1000)
+    latency = dram_latency_cycles(tgt.clock_mhz)
     out = args.out or Path(tempfile.mkdtemp(prefix="dna_fidelity_"))
     rows, builds, speeds, failures = [], [], [], []
     t0 = time.perf_counter()
@@ -99,14 +99,11 @@ def main(argv: list[str] | None = None) -> int:
             failures.append(f"{label} {noc}: {res.status} {res.detail}")
             continue
         speeds.append(res.sim_speed())
-        import json
         man = json.loads((ddir / "manifest.json").read_text())
-        for r in op_cycles(man, res):
-            if r.predicted:
-                tag = f"fbnet:{r.node}" if label == "fbnet_tiny" else (
-                    f"das:{r.node}" if label == "das" else label)
-                noc_r = r.noc if label == "das" else noc
-                rows.append((tag, noc_r, r.predicted, r.measured, r.ratio))
+        convs = [r for r in op_cycles(man, res) if r.predicted]
+        for r in convs:  # a network's rows are tagged with the node name
+            tag = label if len(convs) == 1 else f"{label}:{r.node}"
+            rows.append((tag, r.noc, r.predicted, r.measured, r.ratio))
     print(f"RTL fidelity on {TARGET}: {args.bits}-bit, DRAM {tgt.dram_bandwidth_gbps:g} GB/s, "
           f"latency {latency} cycles; predicted = dna.cost.model latency_cycles")
     head = f"{'layer':<24}{'NoC':<6}{'predicted':>11}{'measured':>10}{'ratio':>8}"

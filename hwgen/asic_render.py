@@ -87,8 +87,8 @@ def array_context(chunk: ChunkHW, h: int, bits: int, hdr: str) -> dict:
 def outstanding_bits(clock_mhz: float) -> int:
     """log2 of the read requests each DMA client keeps in flight: enough to cover the DRAM
     latency at one request per cycle (Little's law), with margin for the R queue."""
-    from dna.cost.model import DRAM_LATENCY_NS
-    lat = math.ceil(DRAM_LATENCY_NS * clock_mhz / 1000)
+    from dna.cost.model import dram_latency_cycles
+    lat = dram_latency_cycles(clock_mhz)
     return max(4, math.ceil(math.log2(lat + 8)))
 
 

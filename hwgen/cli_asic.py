@@ -41,14 +41,12 @@ def register(main: click.Group) -> None:
     def sim(design_dir: Path, waves: bool, seeds: int, latency: int | None,
             bp_seed: int | None, max_cycles: int) -> None:
         """Simulate DESIGN_DIR (from `dna-hwgen emit --target asic45`) and report cycles."""
-        import math
-
-        from dna.cost.model import DRAM_LATENCY_NS
+        from dna.cost.model import dram_latency_cycles
         from sim.report import format_table, op_cycles
         from sim.runner import SimError, run
         man = _check_dir(design_dir)
         if latency is None:
-            latency = math.ceil(DRAM_LATENCY_NS * man["clock_mhz"] / 1000)
+            latency = dram_latency_cycles(man["clock_mhz"])
         click.echo(f"{man['network']} on {man['target']}: {len(man['ops'])} ops, "
                    f"{man['bits']}-bit, {8 * man['bus_bytes']}-bit AXI, DRAM "
                    f"{man['dram_bandwidth_gbps']:g} GB/s, latency {latency} cycles"

@@ -13,12 +13,12 @@ from importlib import resources
 from pathlib import Path
 
 import jinja2
-import numpy as np
 
 from dna import __version__
 from dna.cost.target import Target
 from dna.design import Design, design_to_dict
 from dna.quant import MULTIPLIER_BITS, SHIFT_MAX, QuantizedNetwork
+from hwgen.asic_memory import encode
 from hwgen.backends import HwgenError, register_backend
 from hwgen.fpga_context import build_context
 from hwgen.golden import make_test_vectors
@@ -120,11 +120,6 @@ def _shape(s) -> str:
     return f"{s.n}x{s.c}x{s.h}x{s.w}"
 
 
-def _encode(values, bits: int) -> bytes:
-    """Signed little-endian `bits`-bit integers, row-major (the testbench's data format)."""
-    return np.asarray(values, dtype=np.int64).astype("<i1" if bits == 8 else "<i2").tobytes()
-
-
 def _slug(name: str) -> str:
     return "".join(ch if ch.isalnum() else "_" for ch in name)
 
@@ -164,18 +159,18 @@ def _data_files(design: Design, qnet: QuantizedNetwork, ctx: dict, x, golden):
     """data/*.bin (input, expected outputs of every node, weight images), the testbench's
     tensor table and its entry for the output stream."""
     bits, net = design.precision, design.network
-    data = {"data/input.bin": _encode(x.numpy(), bits)}
+    data = {"data/input.bin": encode(x.numpy(), bits // 8)}
     tensors, expected, off = [], [], 0
     for node in net.nodes:
         pl, s = ctx["place"][node.name], node.out_shape
         tensors.append({"node": node.name, "chunk": pl.chunk, "offset": pl.offset,
                         "expected": off, "size": s.elements, "c": s.c, "h": s.h, "w": s.w})
-        expected.append(_encode(golden[node.name].numpy(), bits))
+        expected.append(encode(golden[node.name].numpy(), bits // 8))
         off += s.elements
     data["data/expected.bin"] = b"".join(expected)
     for c in ctx["chunks"]:
         convs = [op["name"] for op in c["ops"] if op["kind"] == "conv"]
-        data[f"data/wgt_{c['id']}.bin"] = b"".join(_encode(qnet.nodes[n].weight, bits)
+        data[f"data/wgt_{c['id']}.bin"] = b"".join(encode(qnet.nodes[n].weight, bits // 8)
                                                    for n in convs)
     out = dict(tensors[-1], node=f"{net.output.name} (out stream)", chunk=-1, offset=0)
     return data, tensors, out

@@ -146,7 +146,7 @@ class SimResult:
         return cyc / wall if wall else 0.0
 
 
-def run(design_dir: str | Path, *, seeds: tuple[int, ...] = (0,), latency: int = 20,
+def run(design_dir: str | Path, *, seeds: tuple[int, ...] = (0,), latency: int | None = None,
         beats_per_cycle: float | None = None, backpressure_seed: int | None = None,
         waves: bool = False, cache_root: str | Path | None = None,
         max_cycles: int = 2_000_000, run_dir: str | Path | None = None,
@@ -154,12 +154,16 @@ def run(design_dir: str | Path, *, seeds: tuple[int, ...] = (0,), latency: int =
     """Build if needed, then simulate every seed and check every output bit-exactly.
 
     beats_per_cycle: DRAM bandwidth in bus beats per cycle (default: the target's, from
-    the manifest). latency: DRAM latency in cycles.
+    the manifest). latency: DRAM latency in cycles (default: the cost model's, at the
+    manifest's clock).
     """
     from cocotb_tools.runner import get_runner
     design_dir = Path(design_dir).resolve()
     man = json.loads((design_dir / "manifest.json").read_text())
     b = build(design_dir, cache_root=cache_root, waves=waves)
+    if latency is None:
+        from dna.cost.model import dram_latency_cycles
+        latency = dram_latency_cycles(man["clock_mhz"])
     if beats_per_cycle is None:
         bpc = man["dram_bandwidth_gbps"] * 1e3 / man["clock_mhz"]
         beats_per_cycle = min(1.0, bpc / man["bus_bytes"])

@@ -30,6 +30,11 @@ DRAM_LATENCY_NS = 100.0
 DRAM_BURST_BYTES = 64.0
 
 
+def dram_latency_cycles(clock_mhz: float) -> int:
+    """DRAM_LATENCY_NS in whole cycles at `clock_mhz` (20 at 200 MHz)."""
+    return math.ceil(DRAM_LATENCY_NS * clock_mhz / 1000)
+
+
 def tile_words(ext: torch.Tensor, stride: torch.Tensor, follow_k: torch.Tensor) -> torch.Tensor:
     """Words of (inputs, weights, outputs) in tiles of per-dim extents `ext` (..., 7) -> (..., 3).
 
@@ -87,7 +92,7 @@ def dram_runs(ext: torch.Tensor, bounds: torch.Tensor, stride: torch.Tensor,
     row, or per (n, k) plane when the tile spans whole rows.
     """
     n, k, c, y, x, r, s = ext.unbind(-1)
-    bk, bc, bx, br, bs = (bounds[..., i] for i in (1, 2, 4, 5, 6))
+    bc, bx, br, bs = (bounds[..., i] for i in (2, 4, 5, 6))
     rows = torch.minimum(y * r, (y - 1) * stride + r)
     gapped = (x - 1) * stride + s > x * s
     runs_i = n * torch.where(follow_k, k, c) * rows * torch.where(gapped, x, 1.0)
@@ -171,7 +176,7 @@ def dram_timing(a: LayerAccesses, target: Target, bits: int, rep: torch.Tensor
     steady state.
     """
     bpc = target.dram_bytes_per_cycle
-    lat = math.ceil(DRAM_LATENCY_NS * target.clock_mhz / 1000)
+    lat = dram_latency_cycles(target.clock_mhz)
 
     def xfer(words: torch.Tensor, width_bits: float, t: int) -> torch.Tensor:
         # bursts touched: runs start at element-aligned offsets, uniformly over a burst

@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from dna.cost.model import DRAM_BURST_BYTES, DRAM_LATENCY_NS
+from dna.cost.model import DRAM_BURST_BYTES, dram_latency_cycles
 from dna.cost.target import Target
 from dna.quant import acc_bits
 from dna.space.gads import Problem
@@ -40,7 +40,7 @@ def _tile(ext, stride: int, follow_k: bool) -> tuple[int, int, int]:
 def _runs(ext, bounds, stride: int, follow_k: bool) -> tuple[float, float, float]:
     """Contiguous DRAM runs of a GB tile (model.dram_runs)."""
     n, k, c, y, x, r, s = ext
-    _, bk, bc, _, bx, br, bs = bounds
+    _, _, bc, _, bx, br, bs = bounds
     rows = min(y * r, (y - 1) * stride + r)
     runs_i = n * (k if follow_k else c) * rows * (x if (x - 1) * stride + s > x * s else 1)
     runs_w = (k * c * r if s != bs else k * c if r != br else k if c != bc else 1)
@@ -52,7 +52,7 @@ def _dram_timing(f_g, f_r, compute, distinct_g, gb_tile, rf_tile, runs, target: 
                  bits: int, rep: int) -> tuple[float, float]:
     """(steady DRAM cycles over all `rep` runs, fill + drain cycles) (model.dram_timing)."""
     bpc = target.dram_bytes_per_cycle
-    lat = math.ceil(DRAM_LATENCY_NS * target.clock_mhz / 1000)
+    lat = dram_latency_cycles(target.clock_mhz)
 
     def xfer(words: float, width: float, t: int) -> float:
         burst_bytes = words * width / 8 + runs[t] * (DRAM_BURST_BYTES - width / 8)
