@@ -12,17 +12,25 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from dna.space.gads import ChunkHW, LayerMapping, Problem
+from dna.space.gads import (
+    RELEVANT,
+    TENSORS,
+    ChunkHW,
+    LayerMapping,
+    Problem,
+    relevant_dims,
+)
 from dna.workload import DIMS, Conv
 from hwgen.asic_config import NP
 
-# Dims each tensor's tile depends on ("G", the group loop, matters to all of them).
-REL = {"i": frozenset("NCYXRS"), "w": frozenset("KCRS"), "o": frozenset("NKYX")}
+# Dims each tensor's tile depends on, by short name ("G", the group loop, matters to all).
+REL = {t[0]: frozenset(RELEVANT[t]) for t in TENSORS}
+_TENSOR = {t[0]: t for t in TENSORS}
 
 
 def relevant(t: str, dim: str, depthwise: bool) -> bool:
     """Does tensor t ('i', 'w', 'o') change with `dim`? Depthwise inputs follow K."""
-    return dim == "G" or dim in REL[t] or (t == "i" and depthwise and dim == "K")
+    return dim == "G" or dim in relevant_dims(_TENSOR[t], depthwise)
 
 
 def eff_incs(bounds: list[int], strides: list[list[int]]) -> list[list[int]]:

@@ -15,10 +15,17 @@ outside the visit.
 """
 from __future__ import annotations
 
-from dna.space.gads import TEMPORAL_LEVELS, ChunkHW, LayerMapping, problem_of, tile_extents
+from dna.space.gads import (
+    TEMPORAL_LEVELS,
+    TENSORS,
+    ChunkHW,
+    LayerMapping,
+    problem_of,
+    relevant_dims,
+    tile_extents,
+)
 from dna.workload import DIMS, Conv
 
-RELEVANT = {"inputs": "NCYXRS", "weights": "KCRS", "outputs": "NKYX"}
 REDUCTION = "CRS"
 VAR_PREFIX = {"dram": "d", "gb": "g", "rf": "r"}
 INDENT = "  "
@@ -37,9 +44,7 @@ def _linear(terms: list[tuple[str, int]]) -> str:
 def loop_nest(conv: Conv, m: LayerMapping, chunk: ChunkHW, ident: str, cid: str) -> dict:
     """Loops, tile moves and the PE-array call of `conv` (see module docstring)."""
     p = problem_of(conv)
-    rel = dict(RELEVANT)
-    if p.inputs_follow_k:
-        rel["inputs"] += "K"
+    rel = {t: relevant_dims(t, p.inputs_follow_k) for t in TENSORS}
     loops = []
     if p.repeat > 1:
         loops.append({"level": "group", "dim": "", "var": "grp", "bound": p.repeat,

@@ -14,12 +14,12 @@ import torch
 from dna.cost.batch import F64, LayerSet, MappingBatch
 from dna.cost.target import BRAM18K_BITS, DSP_PER_REQUANTIZER, Target
 from dna.quant import acc_bits
+from dna.space.gads import RELEVANT, TENSORS
+from dna.workload import DIMS
 
 # Relevance of each dim (N K C Y X R S) to inputs, weights, outputs.
-REL = torch.tensor([[1, 0, 1, 1, 1, 1, 1],
-                    [0, 1, 1, 0, 0, 1, 1],
-                    [1, 1, 0, 1, 1, 0, 0]], dtype=torch.bool)
-K_DIM = 1
+REL = torch.tensor([[d in RELEVANT[t] for d in DIMS] for t in TENSORS], dtype=torch.bool)
+K_DIM = DIMS.index("K")
 
 # DRAM access (docs/cost_model.md section 3). Latency: about 100 ns from a read request to
 # its data on an LPDDR4 system (controller and interconnect plus tRCD + tCL), the usual

@@ -12,10 +12,11 @@ from dataclasses import dataclass
 from dna.cost.model import DRAM_BURST_BYTES, dram_latency_cycles
 from dna.cost.target import Target
 from dna.quant import acc_bits
-from dna.space.gads import Problem
+from dna.space.gads import RELEVANT, TENSORS, Problem
 from dna.workload import DIMS
 
-_REL = ({0, 2, 3, 4, 5, 6}, {1, 2, 5, 6}, {0, 1, 3, 4})  # inputs, weights, outputs
+_REL = tuple(frozenset(DIMS.index(d) for d in RELEVANT[t]) for t in TENSORS)  # dim indices
+_K = DIMS.index("K")
 
 
 @dataclass(frozen=True)
@@ -87,7 +88,7 @@ def layer_cost(p: Problem, factors: tuple[tuple[int, ...], ...], spatial: tuple[
                order: tuple[str, str, str], target: Target, bits: int) -> LayerCost:
     """Latency and energy of layer `p` under one mapping (docs/cost_model.md)."""
     f_dram, f_gb, f_rf = factors
-    rel = (_REL[0] | {1}, _REL[1], _REL[2]) if p.inputs_follow_k else _REL
+    rel = (_REL[0] | {_K}, _REL[1], _REL[2]) if p.inputs_follow_k else _REL
     idx = {d: i for i, d in enumerate(DIMS)}
     dram_loops = [(idx[d], f_dram[idx[d]]) for d in order[0]]
     gb_loops = [(idx[d], f_gb[idx[d]]) for d in order[1]]

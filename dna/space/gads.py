@@ -25,7 +25,14 @@ NOCS: dict[str, tuple[str, ...]] = {
 }
 TEMPORAL_LEVELS: tuple[str, ...] = ("dram", "gb", "rf")
 TENSORS: tuple[str, ...] = ("inputs", "weights", "outputs")
+# Dims each tensor's tile depends on; depthwise inputs also follow K (relevant_dims).
+RELEVANT: dict[str, str] = {"inputs": "NCYXRS", "weights": "KCRS", "outputs": "NKYX"}
 Style = Literal["pipeline", "multicycle"]
+
+
+def relevant_dims(tensor: str, inputs_follow_k: bool) -> str:
+    """Dims `tensor` (one of TENSORS) changes with; depthwise inputs follow K too."""
+    return RELEVANT[tensor] + ("K" if tensor == "inputs" and inputs_follow_k else "")
 
 
 class SpaceError(ValueError):
