@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from dna.cost.model import DRAM_BURST_BYTES, dram_latency_cycles
 from dna.cost.target import Target
 from dna.quant import acc_bits
-from dna.space.gads import RELEVANT, TENSORS, Problem
+from dna.space.gads import RELEVANT, TENSORS, Problem, tile_words
 from dna.workload import DIMS
 
 _REL = tuple(frozenset(DIMS.index(d) for d in RELEVANT[t]) for t in TENSORS)  # dim indices
@@ -29,13 +29,6 @@ class LayerCost:
     latency_cycles: float
     dram_bytes: float
     energy_pj: float
-
-
-def _tile(ext, stride: int, follow_k: bool) -> tuple[int, int, int]:
-    n, k, c, y, x, r, s = ext
-    rows = min(y * r, (y - 1) * stride + r)
-    cols = min(x * s, (x - 1) * stride + s)
-    return n * (k if follow_k else c) * rows * cols, k * c * r * s, n * k * y * x
 
 
 def _runs(ext, bounds, stride: int, follow_k: bool) -> tuple[float, float, float]:
@@ -96,9 +89,9 @@ def layer_cost(p: Problem, factors: tuple[tuple[int, ...], ...], spatial: tuple[
     f_r = [_fetches(dram_loops + gb_loops, r) for r in rel]
     arr_ext = [a * b for a, b in zip(spatial, f_rf)]
     gb_ext = [a * b for a, b in zip(f_gb, arr_ext)]
-    gb_tile = _tile(gb_ext, p.stride, p.inputs_follow_k)
-    arr_tile = _tile(arr_ext, p.stride, p.inputs_follow_k)
-    rf_tile = _tile(f_rf, p.stride, p.inputs_follow_k)
+    gb_tile = tile_words(gb_ext, p)
+    arr_tile = tile_words(arr_ext, p)
+    rf_tile = tile_words(f_rf, p)
     distinct_g = math.prod(f_dram[i] for i in _REL[2])
     distinct_r = math.prod(f_dram[i] * f_gb[i] for i in _REL[2])
     pes = math.prod(spatial)
@@ -122,7 +115,7 @@ def layer_cost(p: Problem, factors: tuple[tuple[int, ...], ...], spatial: tuple[
         _runs(gb_ext, p.bounds, p.stride, p.inputs_follow_k), target, bits, p.repeat)
     array_words = [gb_rd[0], gb_rd[1], gb_rd[2] + gb_wr]
     banks = [max(1.0, min(float(w), math.ceil(n / compute)))
-             for w, n in zip(_tile(spatial, p.stride, p.inputs_follow_k), array_words)]
+             for w, n in zip(tile_words(spatial, p), array_words)]
     gb_cycles = max(n / b for n, b in zip(array_words, banks))
 
     rf_bytes = sum(t * w for t, w in zip(rf_tile, widths)) / 8
