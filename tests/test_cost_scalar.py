@@ -53,11 +53,32 @@ def test_single_tile_layer_is_fill_compute_drain():
     c = _pointwise(1)
     assert c.compute_cycles == 256 and c.dram_cycles == 0 and c.gb_cycles <= 256
     assert c.latency_cycles == pytest.approx(256 + fill + drain, rel=1e-12)
-    # Two groups: the second group's tile loads and the first group's write-back are
-    # steady-state traffic (they overlap compute); fill and drain happen once. The input
-    # visit's request waits for the RFs, one array tile (1 cycle) ahead: 19 cycles of the
-    # 20-cycle latency stay exposed, more than the bus time of all three transfers.
+    # Two groups: the second group's tiles are requested when the first group's are
+    # released (their last RF tile filled, 256 - 2 + 1 = 255 cycles in) and land 20 + t_w
+    # + t_in later, well inside two visits of compute: the DRAM allows one visit of 256
+    # after the first, the latency hides, and all transfers fit the bus.
     c2 = _pointwise(2)
-    assert t_in + t_w + t_out < t_in + 19
-    assert c2.dram_cycles == pytest.approx(t_in + 19, rel=1e-12)
+    assert t_in + t_w + t_out < 256
+    assert c2.dram_cycles == pytest.approx(256, rel=1e-12)
     assert c2.latency_cycles == pytest.approx(512 + fill + drain, rel=1e-12)
+
+
+def test_exposed_latency_is_half_the_release_to_first_mac_loop():
+    """Input visits of 16 cycles: the read of visit v + 2, requested when v is released,
+    lands too late, and two visits take release + latency + transfer + RF fill (by hand,
+    asic45: 64 B/cycle, 20 cycles latency; docs/cost_model.md section 3)."""
+    prob = Problem("pw", (1, 8, 16, 4, 4, 1, 1), 1, False, 1)
+    factors = ((1, 1, 1, 4, 4, 1, 1), (1, 1, 16, 1, 1, 1, 1), (1,) * 7)  # pixels in DRAM
+    c = layer_cost(prob, factors, (1, 8, 1, 1, 1, 1, 1), ("NKYXRSC",) * 3,
+                   TARGETS["asic45"], 8)
+    t_in = max((16 + 16 * 63) / 64, 16)  # one pixel of 16 channels: 16 one-byte runs
+    t_w = max((128 + 63) / 64, 1)  # all weights, one run, loaded once
+    t_out = max((8 + 8 * 63) / 64, 8)  # one pixel of 8 channels
+    # 16 input tiles of 1 cycle per visit: released 16 - 2 + 1 = 15 cycles in, data in
+    # 20 + t_in later, first RF tile filled 1 cycle after that.
+    period = (15 + 20 + t_in + 1) / 2
+    assert period > 16 and 15 * (t_in + t_out) < 15 * period
+    assert c.compute_cycles == 256 and c.gb_cycles <= 15 * period
+    assert c.dram_cycles == pytest.approx(15 * period, rel=1e-12)
+    fill, drain = 20 + t_in + t_w + 1, 1 + t_out + 20
+    assert c.latency_cycles == pytest.approx(15 * period + fill + drain, rel=1e-12)

@@ -130,20 +130,20 @@ def _within(objective: str, value: float, best: float) -> bool:
 
 @pytest.mark.parametrize("objective", ["fps", "energy"])
 def test_das_reaches_exhaustive_optimum(objective):
-    """>= 99% of the exhaustive optimum in >= 9 of 10 seeds, on ~2% of the space.
+    """>= 99% of the exhaustive optimum in >= 9 of 10 seeds, on ~3% of the space.
 
-    FPS is easy here (many points tie at the optimum); energy has two basins, and random
-    search on the same budget reaches the optimum in only 6 of these 10 seeds.
+    Both objectives have a second basin (FPS at 94% of the optimum); random search on
+    the same budget reaches the FPS optimum in 7 of these 10 seeds.
     """
     net, space = reduced_space()
     limits = limits_for(ZC706, 16, **TIGHT)
     opt = optimum_for(objective)
     hits = rand_hits = 0
     for seed in range(10):
-        res = das_search(net, ZC706, steps=30, samples=128, seed=seed, space=space,
+        res = das_search(net, ZC706, steps=40, samples=128, seed=seed, space=space,
                          limits=limits, objective=objective)
         assert res.report.feasible and res.report.dsp <= 34 and res.report.bram18k <= 6
-        assert res.evaluations <= 30 * 128
+        assert res.evaluations <= 40 * 128
         hits += _within(objective, res.best, opt.best)
         rand = random_search(net, ZC706, evaluations=res.evaluations, seed=seed, space=space,
                              limits=limits, objective=objective)

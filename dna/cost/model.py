@@ -164,16 +164,22 @@ def dram_timing(a: LayerAccesses, target: Target, bits: int, rep: torch.Tensor
     A GB tile visit moves whole bursts: a run of b bytes starting at a uniformly random
     element-aligned offset touches (b + burst - element) / burst bursts on average; at
     least one cycle per run (one request per cycle).
-    Double-buffered, an input or weight visit can only be requested once the visit two back
-    has been copied into the RFs, which run one array tile ahead of the MACs: so its DRAM
-    latency + transfer hides behind one visit plus one array tile of compute, and what is
-    left over (per visit) bounds the layer. An output revisit is a serial chain within one
-    visit of compute: drain the last RF tile of the visit two back, write it back, wait for
-    the write acknowledgement, read the partial sums back, refill the first RF tile (two
-    latencies, two transfers, two RF tiles). All transfers share the DRAM. The first input
-    and weight visits (and their first RF tiles) load before any MAC and the last output
-    tile drains and is written back after the last: they are the fill + drain, not the
-    steady state.
+    Double-buffered, the read of input or weight visit v + 2 is requested when visit v is
+    released: when the last RF tile of v has been filled, which starts as the compute unit
+    begins the tile before it, R = T - 2 tau + f after v starts (T compute per visit, tau
+    per array tile, f RF-tile fill cycles). Its data lands L + transfer later (behind the
+    other tensor's transfer when both change visit together and that one was requested
+    first); then the first RF tile fills and v + 2 can start: two visits take at least
+    max(2 T, R + L + transfer + f). An output revisit is a serial chain from the end of
+    visit v - 2: drain its last RF tile, write it back, wait for the write acknowledgement,
+    read v's partial sums back, refill the first RF tile (two latencies, two transfers, two
+    RF tiles), which visit v - 1 covers; a first visit only waits for the write-back of
+    v - 2. All transfers share the DRAM, which serves reads in request order: when they
+    outlast the compute, a visit transfer longer than the one-visit cushion of a tensor
+    that changes visit more often stalls the MACs for the excess. The first input and
+    weight visits (and their first RF tiles) load before any MAC and the last output tile
+    drains and is written back after the last: they are the fill + drain, not the steady
+    state (docs/cost_model.md section 3).
     """
     bpc = target.dram_bytes_per_cycle
     lat = dram_latency_cycles(target.clock_mhz)
@@ -192,11 +198,36 @@ def dram_timing(a: LayerAccesses, target: Target, bits: int, rep: torch.Tensor
     revisits = (a.fetch_gb[..., 2] - a.distinct_gb) * rep
     evict = (distinct - 1) * t_fin + revisits * t_ps  # the last write-back is in the drain
     bus = (f_in[0] - 1) * t_in[0] + (f_in[1] - 1) * t_in[1] + evict + revisits * t_ps
-    tile = a.compute_cycles[..., None] / a.fetch_rf  # (B, L, 3) compute per array tile
-    visit = [(f_in[t] - 1) * (t_in[t] + torch.clamp(lat - tile[..., t], min=0.0))
+    visit_c = a.compute_cycles[..., None] / a.fetch_gb  # (B, L, 3) compute per GB visit
+    tile_c = a.compute_cycles[..., None] / a.fetch_rf  # compute per array tile
+    f = a.rf_tile  # RF-tile fill (or drain) cycles
+    rel = torch.clamp(visit_c - 2 * tile_c + f, min=0.0)  # release after the visit starts
+    r_i, r_w = rel[..., 0], rel[..., 1]
+    ready_i, ready_w = r_i + lat + t_in[0], r_w + lat + t_in[1]  # after the visit starts
+    # Changing visit together, the later request waits for the earlier one's data.
+    together = a.fetch_gb[..., 0] == a.fetch_gb[..., 1]
+    w_first = r_w <= r_i
+    ready_i = torch.where(together & w_first,
+                          lat + torch.maximum(r_i, r_w + t_in[1]) + t_in[0], ready_i)
+    ready_w = torch.where(together & ~w_first,
+                          lat + torch.maximum(r_w, r_i + t_in[0]) + t_in[1], ready_w)
+    ready = (ready_i, ready_w)
+    visit = [(f_in[t] - 1) * torch.maximum(visit_c[..., t], (ready[t] + f[..., t]) / 2)
              for t in (0, 1)]
-    reload = revisits * (t_ps + 2 * lat + 2 * a.rf_tile[..., 2])
-    steady = torch.stack([bus, visit[0], visit[1], evict + reload], -1).amax(-1)
+    t_o, f_o = visit_c[..., 2], f[..., 2]
+    outs = (revisits * torch.maximum(t_o, (t_o + 2 * f_o + 2 * t_ps + 2 * lat) / 2)
+            + (distinct - 1) * torch.maximum(t_o, (t_o + f_o + t_fin) / 2))
+    # A saturated bus serves reads in request order: a visit transfer longer than the
+    # one-visit cushion of a tensor that changes visit more often stalls the MACs.
+    comp = a.compute_cycles * rep
+    inf = torch.full_like(comp, math.inf)
+    burst = []
+    for t, o in ((0, 1), (1, 0)):
+        cushion = torch.minimum(*(torch.where(a.fetch_gb[..., u] > a.fetch_gb[..., t],
+                                              visit_c[..., u], inf) for u in (o, 2)))
+        excess = torch.clamp(t_in[t] - cushion, min=0.0)
+        burst.append(torch.where(bus >= comp, comp + (f_in[t] - 1) * excess, 0.0))
+    steady = torch.stack([bus, visit[0], visit[1], outs, *burst], -1).amax(-1)
     fill = lat + t_in[0] + t_in[1] + torch.maximum(a.rf_tile[..., 0], a.rf_tile[..., 1])
     drain = a.rf_tile[..., 2] + t_fin + lat
     return steady, fill + drain
@@ -237,7 +268,7 @@ class Costs:
     """Cost-model results. (B, L) per layer, (B, H) per chunk, (B,) per accelerator."""
 
     compute_cycles: torch.Tensor  # (B, L) incl. padding and group repeats
-    dram_cycles: torch.Tensor  # (B, L) DRAM transfers and latency (dram_timing), steady state
+    dram_cycles: torch.Tensor  # (B, L) steady-state cycles the DRAM allows (dram_timing)
     gb_cycles: torch.Tensor  # (B, L) busiest GB buffer's words / its banks
     latency_cycles: torch.Tensor  # (B, L) max of the three (double-buffered) + overhead
     overhead_cycles: torch.Tensor  # (B, L) first tiles' load and last tile's write-back

@@ -59,10 +59,22 @@ def _dram_timing(f_g, f_r, compute, distinct_g, gb_tile, rf_tile, runs, target: 
     revisits = (f_g[2] - distinct_g) * rep
     evict = (distinct_g * rep - 1) * t_fin + revisits * t_ps
     bus = (f_in[0] - 1) * t_in[0] + (f_in[1] - 1) * t_in[1] + evict + revisits * t_ps
-    tile = [compute / f for f in f_r]  # compute per array tile
-    visit = [(f_in[t] - 1) * (t_in[t] + max(lat - tile[t], 0.0)) for t in (0, 1)]
-    reload = revisits * (t_ps + 2 * lat + 2 * rf_tile[2])
-    steady = max(bus, visit[0], visit[1], evict + reload)
+    visit_c = [compute / f for f in f_g]  # compute per GB visit
+    rel = [max(visit_c[t] - 2 * compute / f_r[t] + rf_tile[t], 0.0) for t in (0, 1)]
+    ready = [rel[t] + lat + t_in[t] for t in (0, 1)]  # data in, after the visit starts
+    if f_g[0] == f_g[1]:  # changing visit together: the later waits for the earlier's data
+        first, later = (1, 0) if rel[1] <= rel[0] else (0, 1)
+        ready[later] = lat + max(rel[later], rel[first] + t_in[first]) + t_in[later]
+    visit = [(f_in[t] - 1) * max(visit_c[t], (ready[t] + rf_tile[t]) / 2) for t in (0, 1)]
+    t_o, f_o = visit_c[2], rf_tile[2]
+    outs = (revisits * max(t_o, (t_o + 2 * f_o + 2 * t_ps + 2 * lat) / 2)
+            + (distinct_g * rep - 1) * max(t_o, (t_o + f_o + t_fin) / 2))
+    comp, burst = compute * rep, [0.0, 0.0]  # saturated bus: long transfers stall the MACs
+    for t, o in ((0, 1), (1, 0)):
+        cushion = min((visit_c[u] for u in (o, 2) if f_g[u] > f_g[t]), default=math.inf)
+        if bus >= comp:
+            burst[t] = comp + (f_in[t] - 1) * max(t_in[t] - cushion, 0.0)
+    steady = max(bus, visit[0], visit[1], outs, *burst)
     fill = lat + t_in[0] + t_in[1] + max(rf_tile[0], rf_tile[1])
     return steady, fill + rf_tile[2] + t_fin + lat
 
