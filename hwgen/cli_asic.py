@@ -37,12 +37,15 @@ def register(main: click.Group) -> None:
                   help="Add random AXI back-pressure (seed) on top of the DRAM model.")
     @click.option("--max-cycles", default=5_000_000, show_default=True,
                   help="Give up after this many cycles per input.")
+    @click.option("--stalls", is_flag=True,
+                  help="Also count, per op, why engine 0's MACs waited, and write its tile "
+                       "and visit counters on every change to sim_run/trace.csv.")
     @user_errors
     def sim(design_dir: Path, waves: bool, seeds: int, latency: int | None,
-            bp_seed: int | None, max_cycles: int) -> None:
+            bp_seed: int | None, max_cycles: int, stalls: bool) -> None:
         """Simulate DESIGN_DIR (from `dna-hwgen emit --target asic45`) and report cycles."""
         from dna.cost.model import dram_latency_cycles
-        from sim.report import format_table, op_cycles
+        from sim.report import format_stalls, format_table, op_cycles
         from sim.runner import SimError, run
         man = _check_dir(design_dir)
         if latency is None:
@@ -54,7 +57,7 @@ def register(main: click.Group) -> None:
         try:
             res = run(design_dir, seeds=tuple(range(seeds)), latency=latency,
                       backpressure_seed=bp_seed, waves=waves, max_cycles=max_cycles,
-                      run_dir=design_dir / "sim_run")
+                      run_dir=design_dir / "sim_run", probe=stalls)
         except SimError as e:
             raise HwgenError(str(e)) from None
         b = res.build
@@ -65,6 +68,9 @@ def register(main: click.Group) -> None:
         cyc = sum(r.get("sim_cycles", 0) for r in res.runs)
         click.echo(f"simulated {cyc:,.0f} cycles ({len(res.runs)} input(s)) at "
                    f"{res.sim_speed():,.0f} cycles/s; simulator wall time {res.wall_s:.1f} s")
+        if stalls and res.probe:
+            click.echo(format_stalls(man, res.probe))
+            click.echo(f"counter trace: {design_dir / 'sim_run' / 'trace.csv'}")
         if waves:
             click.echo(f"waves: {design_dir / 'sim_run' / 'dump.vcd'}")
         if res.status == "PASS":

@@ -46,3 +46,24 @@ def format_table(rows: list[OpCycles]) -> str:
                  f"{(meas / pred if pred else 0):>8.3f}")
     lines.append(f"{'':>3} {'all ops (measured)':<33}{'':>11}{sum(r.measured for r in rows):>10,}")
     return "\n".join(lines)
+
+
+STALLS = (("mac", "MAC"), ("wait_i", "inputs"), ("wait_w", "weights"),
+          ("wait_o_prep_dram", "psum DRAM"), ("wait_o_prep_port", "psum port"),
+          ("wait_o_drain", "drain"))
+
+
+def format_stalls(manifest: dict, probe: dict) -> str:
+    """Cycles of engine 0's compute unit per conv op: MACs, and waits by what was missing
+    (an input or weight RF tile, a partial-sum tile still in DRAM or being reloaded into
+    the accumulators, an accumulator slot not yet drained)."""
+    head = f"{'op':>3} {'node':<22}" + "".join(f"{t:>11}" for _, t in STALLS)
+    lines = ["compute-unit cycles of engine 0 (MAC, then waiting for ...)", head,
+             "-" * len(head)]
+    for o in manifest["ops"]:
+        c = probe.get(str(o["index"]))
+        if c is None:
+            continue
+        lines.append(f"{o['index']:>3} {o['node'][:22]:<22}"
+                     + "".join(f"{c.get(k, 0):>11,}" for k, _ in STALLS))
+    return "\n".join(lines)

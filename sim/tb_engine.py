@@ -78,14 +78,44 @@ def _snapshot(dut) -> str:
     return " ".join(vals)
 
 
-async def _probe(dut, counts: dict) -> None:
-    """Per cycle while the compute unit is busy: why it does not MAC (debug runs only)."""
-    cu = dut.u_engine0.u_cu
+# Visit and tile counters of engine 0, traced on every change by a --stalls run.
+TRACED = {"cu.inputs_tile": "u_cu.ti", "cu.weights_tile": "u_cu.tw",
+          "cu.outputs_tile": "u_cu.to", "afu_i.filled": "u_afu_i.filled",
+          "afu_i.released": "u_afu_i.gb_rel", "afu_w.filled": "u_afu_w.filled",
+          "afu_w.released": "u_afu_w.gb_rel", "dma_i.issued": "u_dma_i.v",
+          "dma_i.filled": "u_dma_i.filled", "dma_w.issued": "u_dma_w.v",
+          "dma_w.filled": "u_dma_w.filled", "aou.prepared": "u_aou.prepared",
+          "aou.drained": "u_aou.drained", "aou.released": "u_aou.gb_rel",
+          "dma_o.prepared": "u_dma_o.gb_prep", "dma_o.written": "u_dma_o.ev"}
+
+
+async def _probe(dut, counts: dict, trace: list) -> None:
+    """Per cycle while the compute unit is busy: why it does not MAC; on every cycle, the
+    changes of the TRACED counters as (cycle, name, value) (--stalls runs only)."""
+    eng = dut.u_engine0
+    cu = eng.u_cu
+    handles = {}
+    for name, path in TRACED.items():
+        h = eng
+        for part in path.split("."):
+            h = getattr(h, part)
+        handles[name] = h
+    last: dict = {}
+    cycle = 0
     while True:
         await RisingEdge(dut.clk)
+        cycle += 1
+        for name, h in handles.items():
+            try:
+                v = int(h.value)
+            except ValueError:
+                continue
+            if last.get(name) != v:
+                last[name] = v
+                trace.append((cycle, name, v))
         if not int(cu.busy.value):
             continue
-        op = int(dut.u_engine0.pc.value)
+        op = int(eng.pc.value)
         c = counts.setdefault(op, {"mac": 0, "wait_i": 0, "wait_w": 0, "wait_o_drain": 0})
         if int(cu.mac_en.value):
             c["mac"] += 1
@@ -96,10 +126,10 @@ async def _probe(dut, counts: dict) -> None:
         elif int(cu.fill_w.value) <= int(cu.tw.value):
             c["wait_w"] += 1
         elif int(cu.prep_o.value) <= to:
-            aou = dut.u_engine0.u_aou
+            aou = eng.u_aou
             gb_short = int(aou.gb_prep.value) <= int(aou.rv.value)
-            c["wait_o_prep" + ("_dram" if gb_short else "_port")] = \
-                c.get("wait_o_prep" + ("_dram" if gb_short else "_port"), 0) + 1
+            key = "wait_o_prep" + ("_dram" if gb_short else "_port")
+            c[key] = c.get(key, 0) + 1
         else:
             c["wait_o_drain"] += 1
 
@@ -124,11 +154,15 @@ async def run_job(dut):
     dut.rst_n.value = 1
     await ClockCycles(dut.clk, 2)
     probe: dict = {}
+    trace: list = []
     if job.get("probe"):
-        cocotb.start_soon(_probe(dut, probe))
+        cocotb.start_soon(_probe(dut, probe, trace))
     runs = []
     for seed in job["seeds"]:
         runs.append(await _run_once(dut, host, dram, d, seed, job["max_cycles"], clock_ps))
         if runs[-1]["status"] != "PASS":
             break
+    if job.get("probe"):
+        rows = "".join(f"{c},{n},{v}\n" for c, n, v in trace)
+        (Path(job["result"]).parent / "trace.csv").write_text("cycle,counter,value\n" + rows)
     Path(job["result"]).write_text(json.dumps({"runs": runs, "probe": probe}, indent=1))

@@ -142,6 +142,37 @@ def test_cli_sim_reports_first_mismatch(sim_dir, tmp_path, monkeypatch):
     assert "FAIL: layer stem: index" in res.output and "expected" in res.output
 
 
+def test_cli_sim_stalls_counts_every_mac_and_traces_counters(sim_dir, tmp_path, monkeypatch):
+    """--stalls: MAC cycles per conv op equal the model's temporal iterations exactly; MACs
+    plus waits fit in the op's measured cycles; the counter trace is written."""
+    import csv
+
+    from dna.cost.batch import encode, network_layers
+    from dna.cost.model import evaluate
+    from dna.design import load_design
+    monkeypatch.setenv("DNA_SIM_CACHE", str(CACHE))
+    d = tmp_path / "d"
+    shutil.copytree(sim_dir, d, ignore=shutil.ignore_patterns("sim_run", "sim_build"))
+    res = CliRunner().invoke(main, ["sim", str(d), "--stalls"])
+    assert res.exit_code == 0, res.output
+    design = load_design(d / "design.json")
+    compute = evaluate(network_layers(design.network), encode([design.accelerator]), TARGET,
+                       design.precision).compute_cycles[0]
+    table = res.output.split("waiting for ...)")[1].split("counter trace")[0]
+    rows = {ln.split()[1]: [int(v.replace(",", "")) for v in ln.split()[2:]]
+            for ln in table.splitlines()[3:] if ln.strip()}
+    cycle_rows = [ln.split() for ln in res.output.splitlines()]
+    measured = {r[1]: int(r[5].replace(",", "")) for r in cycle_rows
+                if len(r) == 7 and r[2] == "conv"}
+    assert sorted(rows) == sorted(c.name for c in design.network.convs)
+    for i, conv in enumerate(design.network.convs):
+        assert rows[conv.name][0] == compute[i].item()
+        assert sum(rows[conv.name]) <= measured[conv.name]
+    with open(d / "sim_run" / "trace.csv") as f:
+        events = list(csv.DictReader(f))
+    assert {"cu.inputs_tile", "dma_i.filled", "afu_w.released"} <= {e["counter"] for e in events}
+
+
 @pytest.mark.parametrize("noc", ["KYX", "KCRS"])
 def test_model_predicts_rtl_cycles_within_5_percent(tmp_path, noc):
     """The cost model's pick among 300 random mappings per layer (what a search on fixed
