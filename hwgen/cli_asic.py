@@ -69,7 +69,7 @@ def register(main: click.Group) -> None:
         click.echo(f"simulated {cyc:,.0f} cycles ({len(res.runs)} input(s)) at "
                    f"{res.sim_speed():,.0f} cycles/s; simulator wall time {res.wall_s:.1f} s")
         if stalls and res.probe:
-            click.echo(format_stalls(man, res.probe))
+            click.echo(format_stalls(man, res.probe, len(res.runs)))
             click.echo(f"counter trace: {design_dir / 'sim_run' / 'trace.csv'}")
         if waves:
             click.echo(f"waves: {design_dir / 'sim_run' / 'dump.vcd'}")

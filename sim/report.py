@@ -53,12 +53,13 @@ STALLS = (("mac", "MAC"), ("wait_i", "inputs"), ("wait_w", "weights"),
           ("wait_o_drain", "drain"))
 
 
-def format_stalls(manifest: dict, probe: dict) -> str:
+def format_stalls(manifest: dict, probe: dict, inputs: int = 1) -> str:
     """Cycles of engine 0's compute unit per conv op: MACs, and waits by what was missing
     (an input or weight RF tile, a partial-sum tile still in DRAM or being reloaded into
-    the accumulators, an accumulator slot not yet drained)."""
+    the accumulators, an accumulator slot not yet drained), summed over `inputs` runs."""
     head = f"{'op':>3} {'node':<22}" + "".join(f"{t:>11}" for _, t in STALLS)
-    lines = ["compute-unit cycles of engine 0 (MAC, then waiting for ...)", head,
+    over = f", summed over {inputs} inputs" if inputs > 1 else ""
+    lines = [f"compute-unit cycles of engine 0{over} (MAC, then waiting for ...)", head,
              "-" * len(head)]
     for o in manifest["ops"]:
         c = probe.get(str(o["index"]))
