@@ -26,8 +26,8 @@ sys.path.insert(0, str(ROOT))
 from dna.cost.model import dram_latency_cycles
 from dna.cost.target import load_target
 from sim.points import (
+    FIDELITY_HARDWARE,
     best_design,
-    chunk,
     emit_design,
     fbnet_net,
     random_design,
@@ -38,12 +38,6 @@ from sim.runner import run
 
 TARGET = "asic45"
 TOLERANCE = 0.05  # acceptance: |measured / predicted - 1| <= 5% per layer
-# Fixed hardware per NoC (buffers in words: inputs, weights, outputs).
-HARDWARE = {
-    "KYX": chunk("KYX", (4, 4, 4), (4096, 4096, 2048), (64, 64, 16)),
-    "KCRS": chunk("KCRS", (8, 8, 1, 1), (4096, 4096, 2048), (64, 64, 16)),
-    "KRX": chunk("KRX", (4, 3, 4), (4096, 4096, 2048), (64, 64, 16)),
-}
 LAYERS = [  # CIFAR-scale FBNet layers: name, in channels, map, out channels, kernel, kw
     ("conv3x3", 16, 16, 16, 3, {}),
     ("pw_expand", 16, 16, 48, 1, {}),
@@ -56,7 +50,7 @@ LAYERS = [  # CIFAR-scale FBNet layers: name, in channels, map, out channels, ke
 def points(n_random: int, bits: int):
     """(label, design) pairs: model-chosen mappings, then random ones."""
     tgt = load_target(TARGET)
-    for noc, ch in HARDWARE.items():
+    for noc, ch in FIDELITY_HARDWARE.items():
         for name, c, hw, k, kern, kw in LAYERS:
             net = single_conv(name, c, hw, k, kern, **kw)
             yield f"{name}", noc, best_design(net, ch, tgt, bits, seed=1)

@@ -32,6 +32,15 @@ def chunk(noc: str, unroll: tuple[int, ...], gb: tuple[int, int, int],
     return ChunkHW(noc, unroll, gb, rf)
 
 
+# Fixed 64-PE-class hardware per NoC (buffers in words: inputs, weights, outputs), the
+# fidelity benchmark's and its test's.
+FIDELITY_HARDWARE = {
+    "KYX": chunk("KYX", (4, 4, 4), (4096, 4096, 2048), (64, 64, 16)),
+    "KCRS": chunk("KCRS", (8, 8, 1, 1), (4096, 4096, 2048), (64, 64, 16)),
+    "KRX": chunk("KRX", (4, 3, 4), (4096, 4096, 2048), (64, 64, 16)),
+}
+
+
 def _fits(m: LayerMapping, conv: Conv, ch: ChunkHW) -> bool:
     ext = tile_extents(m, ch)
     p = problem_of(conv)

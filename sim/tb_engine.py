@@ -64,15 +64,19 @@ _PROBES = ("u_cu.busy", "u_cu.ti", "u_cu.tw", "u_cu.to", "u_afu_i.filled", "u_af
            "u_ew.st", "est", "pc")
 
 
+def _signal(eng, path: str):
+    """The handle of `path` ("u_cu.ti") below engine `eng`."""
+    h = eng
+    for part in path.split("."):
+        h = getattr(h, part)
+    return h
+
+
 def _snapshot(dut) -> str:
-    eng = dut.u_engine0
     vals = []
     for name in _PROBES:
-        h = eng
         try:
-            for part in name.split("."):
-                h = getattr(h, part)
-            vals.append(f"{name}={int(h.value)}")
+            vals.append(f"{name}={int(_signal(dut.u_engine0, name).value)}")
         except (AttributeError, ValueError):
             vals.append(f"{name}=?")
     return " ".join(vals)
@@ -94,12 +98,7 @@ async def _probe(dut, counts: dict, trace: list) -> None:
     changes of the TRACED counters as (cycle, name, value) (--stalls runs only)."""
     eng = dut.u_engine0
     cu = eng.u_cu
-    handles = {}
-    for name, path in TRACED.items():
-        h = eng
-        for part in path.split("."):
-            h = getattr(h, part)
-        handles[name] = h
+    handles = {name: _signal(eng, path) for name, path in TRACED.items()}
     last: dict = {}
     cycle = 0
     while True:

@@ -177,15 +177,13 @@ def test_cli_sim_stalls_counts_every_mac_and_traces_counters(sim_dir, tmp_path, 
 def test_model_predicts_rtl_cycles_within_5_percent(tmp_path, noc):
     """The cost model's pick among 300 random mappings per layer (what a search on fixed
     hardware returns), at the target's DRAM bandwidth and latency: every conv layer's
-    measured cycles within 5% of the prediction (hardware of benchmarks/rtl_fidelity.py)."""
+    measured cycles within 5% of the prediction (the fidelity benchmark's hardware)."""
     import json
 
-    from sim.points import best_design
+    from sim.points import FIDELITY_HARDWARE, best_design
     from sim.report import op_cycles
-    unroll = {"KYX": (4, 4, 4), "KCRS": (8, 8, 1, 1)}[noc]
-    ch = chunk(noc, unroll, (4096, 4096, 2048), (64, 64, 16))
     net = fbnet_net(8, 32) if noc == "KYX" else single_conv("conv3x3", 16, 16, 16, 3)
-    design = best_design(net, ch, TARGET, 8, seed=1)
+    design = best_design(net, FIDELITY_HARDWARE[noc], TARGET, 8, seed=1)
     ddir = emit_design(design, TARGET, tmp_path / "d", seed=1)
     res = run(ddir, seeds=(0,), cache_root=CACHE)
     assert res.status == "PASS", res.detail

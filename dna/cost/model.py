@@ -220,11 +220,10 @@ def dram_timing(a: LayerAccesses, target: Target, bits: int, rep: torch.Tensor
     # A saturated bus serves reads in request order: a visit transfer longer than the
     # one-visit cushion of a tensor that changes visit more often stalls the MACs.
     comp = a.compute_cycles * rep
-    inf = torch.full_like(comp, math.inf)
     burst = []
     for t, o in ((0, 1), (1, 0)):
         cushion = torch.minimum(*(torch.where(a.fetch_gb[..., u] > a.fetch_gb[..., t],
-                                              visit_c[..., u], inf) for u in (o, 2)))
+                                              visit_c[..., u], math.inf) for u in (o, 2)))
         excess = torch.clamp(t_in[t] - cushion, min=0.0)
         burst.append(torch.where(bus >= comp, comp + (f_in[t] - 1) * excess, 0.0))
     steady = torch.stack([bus, visit[0], visit[1], outs, *burst], -1).amax(-1)
