@@ -22,7 +22,7 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-from dna.cosearch import SearchConfig, run_search
+from dna.search.cosearch import SearchConfig, run_search
 from dna.train import train_design
 
 

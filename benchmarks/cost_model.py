@@ -15,13 +15,13 @@ import time
 
 import torch
 
-from dna.cost.batch import F64, LayerSet, MappingBatch, network_layers
 from dna.cost.model import evaluate
-from dna.cost.scalar import layer_cost
 from dna.cost.target import load_target
-from dna.networks import get_network
-from dna.space.gads import problem_of
-from dna.workload import DIMS
+from dna.space.gads.batch import F64, LayerSet, MappingBatch, network_layers
+from dna.space.gads.typed import problem_of
+from dna.workload.ir import DIMS
+from dna.workload.zoo import get_network
+from tests.reference.scalar import layer_cost
 
 
 def random_points(layers: LayerSet, batch: int, gen: torch.Generator) -> MappingBatch:
@@ -53,7 +53,7 @@ def slice_point(m: MappingBatch, b: int, layer: int) -> MappingBatch:
 
 
 def scalar_args(m: MappingBatch, b: int, layer: int) -> tuple:
-    """(factors, spatial, order) of point b on one layer, for dna.cost.scalar.layer_cost."""
+    """(factors, spatial, order) of point b on one layer, for tests.reference.scalar.layer_cost."""
     factors = tuple(tuple(int(f) for f in lv) for lv in m.factors[b, layer].tolist())
     spatial = tuple(int(s) for s in m.spatial[b, layer].tolist())
     order = tuple("".join(DIMS[i] for i in lv) for lv in m.order[b, layer].tolist())

@@ -24,9 +24,9 @@ import dataclasses
 import statistics
 import time
 
-from dna.baselines import random_search, simulated_annealing
 from dna.cost.target import load_target
-from dna.das import (
+from dna.search.baselines import random_search, simulated_annealing
+from dna.search.das import (
     ESTIMATORS,
     DASConfig,
     NoFeasibleDesign,
@@ -34,7 +34,7 @@ from dna.das import (
     das_search,
     default_steps,
 )
-from dna.networks import get_network
+from dna.workload.zoo import get_network
 
 DNA = ESTIMATORS["dna"]
 # Each row switches on one more addition, from the paper's Eq. 7 to the default "dna".

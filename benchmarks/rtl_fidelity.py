@@ -62,10 +62,10 @@ def points(n_random: int, bits: int):
 
 def das_design(tgt, bits: int):
     """What `dna das --network examples/networks/fbnet_block.yaml --max-pes 64` returns."""
-    from dna.das import das_search
-    from dna.das_eval import limits_for
     from dna.design import make_design
-    from dna.workload_io import network_from_yaml
+    from dna.search.das import das_search
+    from dna.search.evaluator import limits_for
+    from dna.workload.io import network_from_yaml
     net = network_from_yaml(ROOT / "examples" / "networks" / "fbnet_block.yaml")
     res = das_search(net, tgt, bits=bits, steps=1000, samples=256, seed=0,
                      limits=limits_for(tgt, bits, max_pes=64))

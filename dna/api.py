@@ -9,14 +9,15 @@ import yaml
 from dna.cost.report import Report, report
 from dna.cost.target import Target, fixed_arch_problems, load_target, pe_budget_problems
 from dna.design import PRECISIONS, Design, DesignError, load_design
-from dna.networks import NETWORKS, get_network
-from dna.space.gads import Accelerator, ChunkHW, SpaceError, check_accelerator
-from dna.space.gads_io import accelerator_from_spec
-from dna.workload import Network, WorkloadError
-from dna.workload_io import network_from_yaml
+from dna.errors import DnaError
+from dna.space.gads.io import accelerator_from_spec
+from dna.space.gads.typed import Accelerator, ChunkHW, SpaceError, check_accelerator
+from dna.workload.io import network_from_yaml
+from dna.workload.ir import Network, WorkloadError
+from dna.workload.zoo import NETWORKS, get_network
 
 
-class InputError(ValueError):
+class InputError(DnaError):
     """A user-supplied file or option is invalid; the message names it."""
 
 
@@ -32,7 +33,7 @@ def load_network(spec: str, *, dataset: Literal["imagenet", "cifar"] = "imagenet
 
 
 def load_accelerator(path: str | Path, net: Network, target: Target, bits: int) -> Accelerator:
-    """Read a hand-written accelerator YAML file (see dna.space.gads_io) for `net` at `bits`."""
+    """Read a hand-written accelerator YAML file (see dna.space.gads.io) for `net` at `bits`."""
     path = Path(path)
     try:
         data = yaml.safe_load(path.read_text())

@@ -25,11 +25,13 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from dna.errors import DnaError
+
 DATASETS = ("digits", "cifar10", "cifar100", "imagefolder")
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".ppm", ".gif", ".webp")
 
 
-class DataError(ValueError):
+class DataError(DnaError):
     """A dataset is missing or malformed; the message names the file and what was expected."""
 
 

@@ -13,19 +13,25 @@ from pathlib import Path
 from typing import Any
 
 from dna.cost.report import predicted_metrics, report
-from dna.cost.target import (Target, TargetError, fixed_arch_problems, load_target,
-                             pe_budget_problems)
+from dna.cost.target import (
+    Target,
+    TargetError,
+    fixed_arch_problems,
+    load_target,
+    pe_budget_problems,
+)
+from dna.errors import DnaError
 from dna.fileio import write_atomic
-from dna.space.gads import Accelerator, SpaceError
-from dna.space.gads_io import accelerator_from_dict, accelerator_to_dict
-from dna.workload import Network, WorkloadError
-from dna.workload_io import network_from_dict, network_to_dict
+from dna.space.gads.io import accelerator_from_dict, accelerator_to_dict
+from dna.space.gads.typed import Accelerator, SpaceError
+from dna.workload.io import network_from_dict, network_to_dict
+from dna.workload.ir import Network, WorkloadError
 
 SCHEMA = "dna-design/1"
 PRECISIONS = (8, 16)
 
 
-class DesignError(ValueError):
+class DesignError(DnaError):
     """A design file is unreadable or invalid; the message names the file and fields."""
 
 

@@ -5,7 +5,7 @@ The float model is `dna.space.fbnet.network_module(design.network)`: one Conv2d 
 per IR conv (the classifier: Conv2d with bias), so it computes exactly the IR. Training:
 SGD (Nesterov momentum) with a cosine learning rate per step. Then BN is folded into the
 convs, `dna.quant.quantize_network` calibrates on training images, and the quantised model's
-accuracy is measured with `hwgen.golden.run_integer` - the integer reference the generated
+accuracy is measured with `dna.quant.reference.run_integer` - the integer reference the generated
 hardware is checked against. The .npz (`<design>.weights.npz`) is written atomically and the
 design file is rewritten (atomically) with `weights` naming it.
 
@@ -24,12 +24,13 @@ import torch
 import torch.distributed as dist
 import torch.nn.functional as F
 
-from dna.cosearch import DistContext
 from dna.data import DataError, Dataset, DataSpec, batches, load_dataset
 from dna.design import load_design, save_design
-from dna.quant import quantize_input, quantize_network, save_npz
-from dna.space.fbnet import network_module
-from dna.workload import Network
+from dna.quant.calibrate import quantize_input, quantize_network
+from dna.quant.npz import save_npz
+from dna.search.cosearch import DistContext
+from dna.space.fbnet.space import network_module
+from dna.workload.ir import Network
 
 
 @dataclass(frozen=True)
@@ -37,7 +38,7 @@ class TrainResult:
     """Accuracies on the held-out split and where the weights went."""
 
     float_acc: float  # float model (BN in eval mode)
-    int_acc: float  # quantised model through hwgen.golden.run_integer
+    int_acc: float  # quantised model through dna.quant.reference.run_integer
     bits: int
     epochs: int
     test_images: int
@@ -78,8 +79,8 @@ def float_accuracy(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor,
 
 
 def integer_accuracy(qnet, x: torch.Tensor, y: torch.Tensor, batch: int = 128) -> float:
-    """Accuracy of the quantised network run by hwgen.golden.run_integer on float images x."""
-    from hwgen.golden import run_integer
+    """Accuracy of the quantised network run by dna.quant.reference.run_integer on float images x."""
+    from dna.quant.reference import run_integer
     out = qnet.network.output.name
     correct = 0
     for i in range(0, len(y), batch):

@@ -1,19 +1,17 @@
-"""Registry of hardware backends by target kind; refuses duplicates, lists names on a miss."""
+"""Registry of hardware backends by target kind; refuses duplicates, lists names on a miss.
+
+The backends (hwgen.hls.emit, hwgen.rtl.emit) register themselves when imported;
+`hwgen.api` imports them, so this module depends on none of them.
+"""
 from __future__ import annotations
 
-import shutil
-import tempfile
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Callable, Iterator, Protocol
+from typing import Callable, Protocol
 
 from dna.cost.target import Target
 from dna.design import Design
-from dna.quant import QuantizedNetwork
-
-
-class HwgenError(ValueError):
-    """A design this backend cannot build, or a bad generated directory; one clear line."""
+from dna.quant.contract import QuantizedNetwork
+from hwgen.errors import HwgenError
 
 
 class Emitter(Protocol):
@@ -35,34 +33,8 @@ def register_backend(kind: str) -> Callable[[Emitter], Emitter]:
 
 
 def backend_for(target: Target) -> Emitter:
-    """The emitter for `target`'s kind."""
-    import hwgen.fpga  # noqa: F401  (registers "fpga")
-    try:
-        import hwgen.asic  # noqa: F401  (registers "asic")
-    except ModuleNotFoundError:
-        pass
+    """The registered emitter for `target`'s kind."""
     if target.kind not in BACKENDS:
         raise HwgenError(f"no backend for {target.kind} target {target.name}: available "
                          f"backends: {', '.join(sorted(BACKENDS)) or 'none'}")
     return BACKENDS[target.kind]
-
-
-@contextmanager
-def atomic_dir(out_dir: Path) -> Iterator[Path]:
-    """Yield a temp dir beside `out_dir`; on success it replaces `out_dir`, else vanishes."""
-    out_dir = Path(out_dir)
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
-    try:
-        yield tmp
-        if out_dir.exists():
-            old = out_dir.with_name(f".{out_dir.name}.old")
-            shutil.rmtree(old, ignore_errors=True)
-            out_dir.rename(old)
-            tmp.rename(out_dir)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            tmp.rename(out_dir)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise

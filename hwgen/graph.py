@@ -22,15 +22,16 @@ from pathlib import Path
 import networkx as nx
 
 from dna.design import Design
-from dna.space.gads import TEMPORAL_LEVELS, TENSORS, Accelerator
-from dna.workload import DIMS, INPUT, Conv, Network
+from dna.errors import DnaError
+from dna.space.gads.typed import TEMPORAL_LEVELS, TENSORS, Accelerator
+from dna.workload.ir import DIMS, INPUT, Conv, Network
 
 INPUT_NODE = "input"  # graph node feeding the network input into chunk 0
 OUTPUT_NODE = "output"  # graph node taking the network output
 HANDSHAKE_DEPTH = 2  # FIFO depth of a stream with no other path between its ends
 
 
-class GraphError(ValueError):
+class GraphError(DnaError):
     """A dataflow graph breaks a rule; `problems` lists every one."""
 
     def __init__(self, problems: list[str]):

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from hwgen.asic_memory import decode
+from hwgen.rtl.memory import decode
 
 
 @dataclass(frozen=True)

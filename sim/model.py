@@ -1,4 +1,4 @@
-"""Reference model of a generated design: the PyTorch integer reference (hwgen.golden) on
+"""Reference model of a generated design: the PyTorch integer reference (dna.quant.reference) on
 the design's own network and quantised weights, plus the DRAM images the host loads.
 Nothing here knows about the RTL."""
 from __future__ import annotations
@@ -10,9 +10,10 @@ from pathlib import Path
 import numpy as np
 
 from dna.design import load_design
-from dna.quant import QuantizedNetwork, load_npz
-from hwgen.asic_memory import encode
-from hwgen.golden import make_test_vectors
+from dna.quant.contract import QuantizedNetwork
+from dna.quant.npz import load_npz
+from dna.quant.reference import make_test_vectors
+from hwgen.rtl.memory import encode
 
 
 @dataclass(frozen=True)

@@ -6,13 +6,15 @@ from __future__ import annotations
 import random
 from pathlib import Path
 
-from dna.cost.batch import encode, network_layers
 from dna.cost.model import evaluate
 from dna.cost.target import Target
 from dna.design import Design, make_design
-from dna.networks import NetBuilder
-from dna.quant import QuantizedNetwork, random_quantized_network
-from dna.space.gads import (
+from dna.fileio import atomic_dir
+from dna.quant.calibrate import random_quantized_network
+from dna.quant.contract import QuantizedNetwork
+from dna.space.gads.batch import encode, network_layers
+from dna.space.gads.io import expand_mapping
+from dna.space.gads.typed import (
     Accelerator,
     ChunkHW,
     LayerMapping,
@@ -21,9 +23,8 @@ from dna.space.gads import (
     tile_extents,
     tile_words,
 )
-from dna.space.gads_io import expand_mapping
-from dna.workload import DIMS, Conv, Network, Shape
-from hwgen.backends import atomic_dir
+from dna.workload.ir import DIMS, Conv, Network, Shape
+from dna.workload.zoo import NetBuilder
 
 
 def chunk(noc: str, unroll: tuple[int, ...], gb: tuple[int, int, int],
@@ -118,7 +119,7 @@ def fbnet_net(c: int = 8, hw: int = 16) -> Network:
 def emit_design(design: Design, target: Target, out: Path, *, seed: int = 0,
                 qnet: QuantizedNetwork | None = None) -> Path:
     """Emit `design` with random quantised weights (`seed`) into `out` (replaced)."""
-    from hwgen import asic
+    from hwgen.rtl import emit as asic
     q = qnet or random_quantized_network(design.network, design.precision, seed)
     with atomic_dir(Path(out)) as tmp:
         asic.emit(design, target, q, tmp)

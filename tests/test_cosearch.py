@@ -15,18 +15,23 @@ import torch
 import yaml
 from click.testing import CliRunner
 
-from dna.cli import main
-from dna.cosearch import (
+from dna.cli.main import main
+from dna.cost.target import load_target
+from dna.design import design_to_dict, load_design, make_design, save_design
+from dna.search.cosearch import (
     ConfigError,
     SearchConfig,
     config_from_dict,
     config_to_dict,
     run_search,
 )
-from dna.cost.target import load_target
-from dna.design import design_to_dict, load_design, make_design, save_design
-from dna.dns import DASRunner, candidates, hw_loss, macs_table, op_costs
-from dna.space.fbnet import SpaceConfig, arch_to_network, fbnet_space, sample_archs
+from dna.search.op_costs import DASRunner, candidates, hw_loss, macs_table, op_costs
+from dna.space.fbnet.space import (
+    SpaceConfig,
+    arch_to_network,
+    fbnet_space,
+    sample_archs,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = {"seed": 3, "data": {"name": "digits", "size": 8, "max_train": 256},
@@ -146,7 +151,7 @@ def test_baselines_write_valid_designs(tmp_path, strategy):
 
 
 def _cli(args):
-    return [sys.executable, "-c", "from dna.cli import main; main()", *args]
+    return [sys.executable, "-c", "from dna.cli.main import main; main()", *args]
 
 
 def test_kill_mid_epoch_then_resume_matches_uninterrupted(tmp_path):
@@ -233,7 +238,7 @@ def test_train_reaches_well_above_chance_and_int8_tracks_float(tmp_path):
     assert t["float_acc"] > 0.6  # 10 classes: chance is 0.1
     assert abs(t["int_acc"] - t["float_acc"]) <= 0.03
     assert "int8 accuracy" in r.output
-    from dna.quant import load_npz
+    from dna.quant.npz import load_npz
     assert load_npz(tmp_path / d.weights, d.network).bits == 8
 
 

@@ -5,13 +5,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dna.cost.batch import layer_set
 from dna.cost.model import evaluate
-from dna.cost.scalar import layer_cost
 from dna.cost.target import load_target
-from dna.space.gads import Problem
+from dna.space.gads.batch import layer_set
+from dna.space.gads.typed import Problem
+from tests.reference.scalar import layer_cost
+from tests.reference.walker import DIMS
 from tests.test_cost_walker import _batch, layer_and_mapping
-from tests.walker import DIMS
 
 TARGETS = {name: load_target(name) for name in ("zc706", "asic45")}
 

@@ -7,10 +7,10 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dna.cost.batch import F64, MappingBatch, layer_set
 from dna.cost.model import layer_accesses
-from dna.space.gads import NOCS, Problem
-from tests.walker import DIMS, TENSORS, walk
+from dna.space.gads.batch import F64, MappingBatch, layer_set
+from dna.space.gads.typed import NOCS, Problem
+from tests.reference.walker import DIMS, TENSORS, walk
 
 
 @st.composite

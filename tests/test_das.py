@@ -12,18 +12,25 @@ from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from dna.baselines import exhaustive, random_search, simulated_annealing
-from dna.cli import main
-from dna.cost.batch import encode
+from dna.cli.main import main
 from dna.cost.target import load_target
-from dna.das import (ESTIMATORS, LimitError, NoFeasibleDesign, das_search, limits_for,
-                     parse_objective, search_space)
 from dna.design import load_design
-from dna.networks import NetBuilder, get_network
-from dna.space.gads_index import index_space, restrict
-from dna.space.gads_tensor import tensor_space
-from dna.workload import Shape
-from dna.workload_io import network_from_yaml
+from dna.search.baselines import exhaustive, random_search, simulated_annealing
+from dna.search.das import (
+    ESTIMATORS,
+    LimitError,
+    NoFeasibleDesign,
+    das_search,
+    limits_for,
+    parse_objective,
+    search_space,
+)
+from dna.space.gads.batch import encode
+from dna.space.gads.index import index_space, restrict
+from dna.space.gads.tensor import tensor_space
+from dna.workload.io import network_from_yaml
+from dna.workload.ir import Shape
+from dna.workload.zoo import NetBuilder, get_network
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = ROOT / "examples/networks/tiny.yaml"

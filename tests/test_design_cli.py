@@ -10,11 +10,17 @@ import pytest
 from click.testing import CliRunner
 
 from dna.api import load_accelerator
-from dna.cli import main
+from dna.cli.main import main
 from dna.cost.report import report
 from dna.cost.target import load_target
-from dna.design import DesignError, design_to_dict, load_design, make_design, save_design
-from dna.networks import get_network
+from dna.design import (
+    DesignError,
+    design_to_dict,
+    load_design,
+    make_design,
+    save_design,
+)
+from dna.workload.zoo import get_network
 
 ROOT = Path(__file__).resolve().parents[1]
 VGG_ACC = ROOT / "examples/accelerators/vgg16_zc706.yaml"

@@ -8,7 +8,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dna.space.fbnet import (
+from dna.space.fbnet.space import (
     GROUP_CHANNELS,
     OPS,
     PRIMITIVES,
@@ -24,8 +24,8 @@ from dna.space.fbnet import (
     sample_archs,
     temperature,
 )
-from dna.workload import WorkloadError
-from dna.workload_torch import network_from_torch
+from dna.workload.ir import WorkloadError
+from dna.workload.torch_fx import network_from_torch
 
 PROXY = SpaceConfig("cifar", width=0.25, depth=0.25, input_size=16)
 

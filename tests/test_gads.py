@@ -8,12 +8,17 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dna.networks import get_network
-from dna.space.gads import (SpaceError, check_accelerator, problem_of, tile_extents,
-                            tile_words)
-from dna.space.gads_index import index_space, pow2_upto, space_size_table
-from dna.space.gads_io import accelerator_from_dict, accelerator_to_dict
-from dna.workload_io import network_from_yaml
+from dna.space.gads.index import index_space, pow2_upto, space_size_table
+from dna.space.gads.io import accelerator_from_dict, accelerator_to_dict
+from dna.space.gads.typed import (
+    SpaceError,
+    check_accelerator,
+    problem_of,
+    tile_extents,
+    tile_words,
+)
+from dna.workload.io import network_from_yaml
+from dna.workload.zoo import get_network
 
 TINY = network_from_yaml(Path(__file__).resolve().parents[1] / "examples/networks/tiny.yaml")
 SPACE = index_space(TINY, max_pes=64)

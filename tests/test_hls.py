@@ -21,20 +21,36 @@ from hypothesis import strategies as st
 
 from dna.cost.target import load_target
 from dna.design import Design, make_design, save_design
-from dna.networks import NetBuilder, get_network
-from dna.quant import random_quantized_network
-from dna.space.gads import (NOCS, TEMPORAL_LEVELS, Accelerator, ChunkHW, LayerMapping,
-                            check_accelerator, problem_of, required_buffers)
-from dna.space.gads_index import index_space
-from dna.space.gads_io import accelerator_from_spec, expand_mapping
-from dna.workload import DIMS, INPUT, Network, Shape
-from dna.workload_io import network_from_yaml
-from hwgen.cli import main as hwgen_main
-from hwgen.fpga import emit_project
-from hwgen.fpga_csim import run_csim
-from hwgen.fpga_report import estimate
-from hwgen.graph import (HANDSHAKE_DEPTH, INPUT_NODE, OUTPUT_NODE, GraphError, Stream,
-                         build_graph, check_graph, to_dot)
+from dna.quant.calibrate import random_quantized_network
+from dna.space.gads.index import index_space
+from dna.space.gads.io import accelerator_from_spec, expand_mapping
+from dna.space.gads.typed import (
+    NOCS,
+    TEMPORAL_LEVELS,
+    Accelerator,
+    ChunkHW,
+    LayerMapping,
+    check_accelerator,
+    problem_of,
+    required_buffers,
+)
+from dna.workload.io import network_from_yaml
+from dna.workload.ir import DIMS, INPUT, Network, Shape
+from dna.workload.zoo import NetBuilder, get_network
+from hwgen.cli.main import main as hwgen_main
+from hwgen.graph import (
+    HANDSHAKE_DEPTH,
+    INPUT_NODE,
+    OUTPUT_NODE,
+    GraphError,
+    Stream,
+    build_graph,
+    check_graph,
+    to_dot,
+)
+from hwgen.hls.csim import run_csim
+from hwgen.hls.emit import emit_project
+from hwgen.hls.resources import estimate
 
 ROOT = Path(__file__).resolve().parents[1]
 ZC706 = load_target("zc706")

@@ -15,17 +15,17 @@ from hypothesis import strategies as st
 
 from dna.cost.target import load_target
 from dna.design import make_design, save_design
-from dna.networks import NetBuilder
-from dna.quant import random_quantized_network
-from dna.space.gads import Accelerator
-from dna.workload import Shape
-from hwgen.asic_config import CFG_BITS, SCHEMA, pack, unpack
-from hwgen.asic_interp import HwView, run_program
-from hwgen.asic_memory import constant_images, decode, encode, psum_bytes
-from hwgen.asic_ops import build_program, hw_lanes
-from hwgen.backends import HwgenError
-from hwgen.cli import main
-from hwgen.golden import make_test_vectors
+from dna.quant.calibrate import random_quantized_network
+from dna.quant.reference import make_test_vectors
+from dna.space.gads.typed import Accelerator
+from dna.workload.ir import Shape
+from dna.workload.zoo import NetBuilder
+from hwgen.cli.main import main
+from hwgen.errors import HwgenError
+from hwgen.rtl.config_word import CFG_BITS, SCHEMA, pack, unpack
+from hwgen.rtl.memory import constant_images, decode, encode, psum_bytes
+from hwgen.rtl.program import build_program, hw_lanes
+from sim.interp import HwView, run_program
 from sim.points import chunk, emit_design, fbnet_net, random_design, random_mapping
 
 TARGET = load_target("asic45")

@@ -17,10 +17,10 @@ from click.testing import CliRunner
 
 from dna.cost.target import load_target
 from dna.design import make_design
-from dna.networks import NetBuilder
-from dna.space.gads import Accelerator
-from dna.workload import Shape
-from hwgen.cli import main
+from dna.space.gads.typed import Accelerator
+from dna.workload.ir import Shape
+from dna.workload.zoo import NetBuilder
+from hwgen.cli.main import main
 from sim.points import (
     chunk,
     emit_design,
@@ -147,9 +147,9 @@ def test_cli_sim_stalls_counts_every_mac_and_traces_counters(sim_dir, tmp_path, 
     plus waits fit in the op's measured cycles; the counter trace is written."""
     import csv
 
-    from dna.cost.batch import encode, network_layers
     from dna.cost.model import evaluate
     from dna.design import load_design
+    from dna.space.gads.batch import encode, network_layers
     monkeypatch.setenv("DNA_SIM_CACHE", str(CACHE))
     d = tmp_path / "d"
     shutil.copytree(sim_dir, d, ignore=shutil.ignore_patterns("sim_run", "sim_build"))

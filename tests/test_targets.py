@@ -11,9 +11,14 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dna.cost.target import (Target, TargetError, load_target, target_from_dict,
-                             target_names)
-from dna.space.gads import NOCS
+from dna.cost.target import (
+    Target,
+    TargetError,
+    load_target,
+    target_from_dict,
+    target_names,
+)
+from dna.space.gads.typed import NOCS
 
 BUILTINS = ["asic32", "asic45", "eyeriss45", "zc706", "zcu102"]
 

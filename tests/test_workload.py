@@ -3,7 +3,7 @@
 The torch modules below are hand-written equivalents of torchvision's (ImageNet) and the
 common CIFAR variants (see dna/networks.py); torchvision itself is not installable here.
 Golden numbers: regenerate with
-    python -c "from dna.networks import *; [print(n, d, get_network(n, dataset=d).macs,
+    python -c "from dna.workload.zoo import *; [print(n, d, get_network(n, dataset=d).macs,
     get_network(n, dataset=d).params) for n in NETWORKS for d in ('imagenet', 'cifar')]"
 """
 from __future__ import annotations
@@ -19,11 +19,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from torch import nn
 
-from dna.networks import NETWORKS, get_network, register_network
-from dna.space.fbnet_blocks import block_output, fbnet_block, skip_block
-from dna.workload import INPUT, Conv, Network, Pool, Shape, Shuffle, WorkloadError
-from dna.workload_io import network_from_dict, network_from_yaml, network_to_dict
-from dna.workload_torch import ChannelShuffle, network_from_torch
+from dna.space.fbnet.blocks import block_output, fbnet_block, skip_block
+from dna.workload.io import network_from_dict, network_from_yaml, network_to_dict
+from dna.workload.ir import INPUT, Conv, Network, Pool, Shape, Shuffle, WorkloadError
+from dna.workload.torch_fx import ChannelShuffle, network_from_torch
+from dna.workload.zoo import NETWORKS, get_network, register_network
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = ROOT / "examples" / "networks" / "tiny.yaml"

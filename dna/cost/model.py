@@ -11,11 +11,11 @@ from dataclasses import dataclass
 
 import torch
 
-from dna.cost.batch import F64, LayerSet, MappingBatch
 from dna.cost.target import BRAM18K_BITS, DSP_PER_REQUANTIZER, Target
-from dna.quant import acc_bits
-from dna.space.gads import RELEVANT, TENSORS
-from dna.workload import DIMS
+from dna.quant.contract import acc_bits
+from dna.space.gads.batch import F64, LayerSet, MappingBatch, tile_words_batch
+from dna.space.gads.typed import RELEVANT, TENSORS
+from dna.workload.ir import DIMS
 
 # Relevance of each dim (N K C Y X R S) to inputs, weights, outputs.
 REL = torch.tensor([[d in RELEVANT[t] for d in DIMS] for t in TENSORS], dtype=torch.bool)
@@ -33,19 +33,6 @@ DRAM_BURST_BYTES = 64.0
 def dram_latency_cycles(clock_mhz: float) -> int:
     """DRAM_LATENCY_NS in whole cycles at `clock_mhz` (20 at 200 MHz)."""
     return math.ceil(DRAM_LATENCY_NS * clock_mhz / 1000)
-
-
-def tile_words(ext: torch.Tensor, stride: torch.Tensor, follow_k: torch.Tensor) -> torch.Tensor:
-    """Words of (inputs, weights, outputs) in tiles of per-dim extents `ext` (..., 7) -> (..., 3).
-
-    Input tiles hold the rows the windows touch: (Y-1)*stride + R when windows overlap
-    or abut, Y*R when stride > R leaves gaps between them (likewise for columns).
-    """
-    n, k, c, y, x, r, s = ext.unbind(-1)
-    h = torch.minimum(y * r, (y - 1) * stride + r)
-    w = torch.minimum(x * s, (x - 1) * stride + s)
-    ch = torch.where(follow_k, k, c)
-    return torch.stack([n * ch * h * w, k * c * r * s, n * k * y * x], -1)
 
 
 def fetches(bounds: torch.Tensor, relevant: torch.Tensor) -> torch.Tensor:
@@ -127,9 +114,9 @@ def layer_accesses(layers: LayerSet, m: MappingBatch) -> LayerAccesses:
     distinct_rf = (f_dram * f_gb)[..., out_rel].prod(-1)
 
     array_ext = m.spatial * f_rf
-    gb_tile = tile_words(f_gb * array_ext, stride, fk)  # (B, L, 3)
-    array_tile = tile_words(array_ext, stride, fk)
-    rf_tile = tile_words(f_rf, stride, fk)
+    gb_tile = tile_words_batch(f_gb * array_ext, stride, fk)  # (B, L, 3)
+    array_tile = tile_words_batch(array_ext, stride, fk)
+    rf_tile = tile_words_batch(f_rf, stride, fk)
     pes = m.spatial.prod(-1)  # (B, L)
 
     zero = torch.zeros_like(fetch_gb[..., 0])
@@ -149,7 +136,7 @@ def layer_accesses(layers: LayerSet, m: MappingBatch) -> LayerAccesses:
         rf_drain=fetch_rf[..., 2] * rf_tile[..., 2] * pes,
         gb_tile=gb_tile,
         rf_tile=rf_tile,
-        banks=tile_words(m.spatial, stride, fk),
+        banks=tile_words_batch(m.spatial, stride, fk),
         fetch_gb=fetch_gb,
         fetch_rf=fetch_rf,
         distinct_gb=distinct_gb,

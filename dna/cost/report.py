@@ -3,11 +3,11 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
-from dna.cost.batch import encode, network_layers
 from dna.cost.model import ENERGY_PARTS, evaluate
 from dna.cost.target import Target
-from dna.space.gads import Accelerator
-from dna.workload import Network
+from dna.space.gads.batch import encode, network_layers
+from dna.space.gads.typed import Accelerator
+from dna.workload.ir import Network
 
 BOUNDS = ("compute", "dram", "gb")
 

@@ -14,13 +14,15 @@ from typing import Any, Literal
 
 import yaml
 
+from dna.errors import DnaError
+
 BRAM18K_BITS = 18 * 1024  # Xilinx 7-series / UltraScale+ BRAM18K capacity (UG473)
 # Each engine's one shared requantiser: an acc-wide x 15-bit product, two DSP48 25x18
 # multipliers (the generated HLS engines have exactly one each).
 DSP_PER_REQUANTIZER = 2
 
 
-class TargetError(ValueError):
+class TargetError(DnaError):
     """A target name or target file is invalid; the message names the field."""
 
 

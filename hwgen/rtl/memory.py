@@ -1,0 +1,129 @@
+"""The DRAM side of the generated engine: memory map, ops in program order, and the images
+of constant data (weights, per-channel requantisation parameters).
+
+Layout (all little-endian two's complement, every region 4 KiB aligned so that tensors of
+the same shape have the same 4 KiB phase and AXI bursts split identically):
+
+* activations: NCHW, `bits / 8` bytes per element (the network input, every conv, add
+  and unfused activation output);
+* weights of a conv: (K, C/groups, R, S) as in `ConvQ.weight`, `bits / 8` bytes each;
+* params of a conv: 16 bytes per output channel: bias (int64), multiplier (uint16),
+  shift (uint8), 5 zero bytes;
+* partial sums of a conv whose output tiles leave the global buffer before they are
+  complete: (N, K, Y, X), `psum_bytes` each (4 for int8, 8 for int16).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from dna.quant.contract import AddQ, ConvQ, QuantizedNetwork, acc_bits
+from dna.workload.ir import INPUT, Act, Add, Conv
+
+ALIGN = 4096  # region alignment in bytes (the AXI 4 KiB boundary)
+PARAM_BYTES = 16  # bytes per output channel in a params region
+
+
+def psum_bytes(bits: int) -> int:
+    """Bytes per partial sum in DRAM: the accumulator rounded up to a power of two bytes."""
+    return 4 if acc_bits(bits) <= 32 else 8
+
+
+@dataclass(frozen=True)
+class Region:
+    """One contiguous DRAM region."""
+
+    name: str  # "t:<node>" activations, "w:<conv>", "p:<conv>", "ps:<conv>"
+    addr: int  # byte address
+    nbytes: int
+
+
+@dataclass
+class MemoryMap:
+    """Every region, and the region holding each node's output tensor."""
+
+    regions: dict[str, Region] = field(default_factory=dict)
+    tensor_of: dict[str, str] = field(default_factory=dict)  # node (or "input") -> region
+    top: int = 0  # first free byte
+
+    def add(self, name: str, nbytes: int) -> Region:
+        """Allocate `nbytes` (aligned) for region `name`."""
+        reg = Region(name, self.top, nbytes)
+        self.regions[name] = reg
+        self.top += -(-max(nbytes, 1) // ALIGN) * ALIGN
+        return reg
+
+    def tensor(self, node: str) -> Region:
+        """The region of a node's output (or of "input")."""
+        return self.regions[self.tensor_of[node]]
+
+
+def fused_act(qnet: QuantizedNetwork, node: Act) -> bool:
+    """Is `node` a no-op because its producer already clamps into the Act's range?"""
+    src = node.inputs[0]
+    prod = qnet.nodes.get(src)
+    act = qnet.nodes[node.name]
+    return (isinstance(prod, (ConvQ, AddQ)) and prod.act_min >= act.act_min
+            and prod.act_max <= act.act_max)
+
+
+def encode(values: np.ndarray, nbytes: int) -> bytes:
+    """Little-endian two's complement, `nbytes` per element."""
+    v = np.asarray(values, dtype=np.int64).reshape(-1)
+    raw = v.astype("<i8").view(np.uint8).reshape(-1, 8)[:, :nbytes]
+    return raw.tobytes()
+
+
+def decode(data: bytes, nbytes: int) -> np.ndarray:
+    """Inverse of `encode`: int64 array (sign-extended from `nbytes`)."""
+    raw = np.frombuffer(data, dtype=np.uint8).reshape(-1, nbytes)
+    full = np.zeros((raw.shape[0], 8), dtype=np.uint8)
+    full[:, :nbytes] = raw
+    neg = raw[:, -1] >= 0x80
+    full[neg, nbytes:] = 0xFF
+    return full.view("<i8").reshape(-1).copy()
+
+
+def params_image(q: ConvQ, k: int) -> bytes:
+    """The params region of a conv with `k` output channels."""
+    m = np.broadcast_to(q.multiplier, (k,))
+    s = np.broadcast_to(q.shift, (k,))
+    out = bytearray()
+    for ch in range(k):
+        out += int(q.bias[ch]).to_bytes(8, "little", signed=True)
+        out += int(m[ch]).to_bytes(2, "little") + int(s[ch]).to_bytes(1, "little")
+        out += bytes(5)
+    return bytes(out)
+
+
+def constant_images(qnet: QuantizedNetwork, mem: MemoryMap) -> dict[str, bytes]:
+    """Bytes of every constant region (weights and params), keyed by region name."""
+    ebytes = qnet.bits // 8
+    out = {}
+    for node in qnet.network.convs:
+        q = qnet.nodes[node.name]
+        out[f"w:{node.name}"] = encode(q.weight, ebytes)
+        out[f"p:{node.name}"] = params_image(q, node.k)
+    return out
+
+
+def plan_memory(qnet: QuantizedNetwork, psum_convs: set[str]) -> MemoryMap:
+    """Regions for the input, every conv's constants, and every materialised tensor.
+    Fused activations share their producer's region."""
+    net, ebytes = qnet.network, qnet.bits // 8
+    mem = MemoryMap()
+    mem.add("t:input", net.input_shape.elements * ebytes)
+    mem.tensor_of[INPUT] = "t:input"
+    for node in net.convs:
+        mem.add(f"w:{node.name}", node.weight_count * ebytes)
+        mem.add(f"p:{node.name}", node.k * PARAM_BYTES)
+        if node.name in psum_convs:
+            mem.add(f"ps:{node.name}", node.out_shape.elements * psum_bytes(qnet.bits))
+    for node in net.nodes:
+        if isinstance(node, Act) and fused_act(qnet, node):
+            mem.tensor_of[node.name] = mem.tensor_of[node.inputs[0]]
+        elif isinstance(node, (Conv, Add, Act)):
+            mem.add(f"t:{node.name}", node.out_shape.elements * ebytes)
+            mem.tensor_of[node.name] = f"t:{node.name}"
+    return mem

@@ -1,0 +1,136 @@
+"""From a design and its quantised network to the engine programs: the ops each chunk's
+engine runs, in order, with their config words, and the DRAM memory map.
+
+Conv layers run on the chunk their mapping names. A residual add or an activation that
+its producer could not absorb runs as an elementwise op on the engine of the chunk that
+produced its first input. Fused activations cost nothing (their producer already clamps).
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from dna.cost.target import Target
+from dna.design import Design
+from dna.quant.contract import AddQ, QuantizedNetwork
+from dna.space.gads.typed import ChunkHW, problem_of
+from dna.workload.ir import INPUT, Act, Add, Conv
+from hwgen.errors import HwgenError
+from hwgen.nest import Nest, lanes_of, make_nest
+from hwgen.rtl.config_word import OP_ADD, OP_CLAMP, ConfigError, pack
+from hwgen.rtl.conv_fields import ConvAddrs, conv_fields, psums_leave_gb
+from hwgen.rtl.memory import MemoryMap, fused_act, plan_memory, psum_bytes
+
+MIN_BUS_BYTES = 8  # narrowest AXI data bus the engine builds (64 bits)
+MAX_BUS_BYTES = 128  # widest (1024 bits, the AXI4 maximum)
+
+
+@dataclass(frozen=True)
+class Op:
+    """One line of an engine's config ROM."""
+
+    node: str  # network node it computes
+    kind: str  # "conv", "add", "clamp"
+    chunk: int  # engine that runs it
+    fields: dict  # config field values (hwgen.rtl.config_word.SCHEMA)
+    nest: Nest | None = None  # conv only
+
+
+@dataclass(frozen=True)
+class Program:
+    """Everything the templates and the testbench need about the engines' work."""
+
+    ops: tuple[Op, ...]
+    memory: MemoryMap
+    bus_bytes: int  # AXI data bus width in bytes
+
+    def words(self, chunk: int) -> list[int]:
+        """Config words of one engine's ROM, in order (the last one flagged)."""
+        ops = [o for o in self.ops if o.chunk == chunk]
+        out = []
+        for i, o in enumerate(ops):
+            try:
+                out.append(pack(o.fields | {"op_last": int(i == len(ops) - 1)}))
+            except ConfigError as e:
+                raise HwgenError(f"node {o.node}: {e}") from None
+        return out
+
+
+def bus_bytes_for(target: Target) -> int:
+    """AXI data width: the target's DRAM bytes per cycle rounded up to a power of two,
+    so a fully streaming bus can carry the target's bandwidth."""
+    need = max(target.dram_bytes_per_cycle, MIN_BUS_BYTES)
+    return min(MAX_BUS_BYTES, 1 << math.ceil(math.log2(need)))
+
+
+def check_supported(design: Design) -> None:
+    """HwgenError naming the first node the RTL engine cannot run."""
+    for node in design.network.nodes:
+        if not isinstance(node, (Conv, Add, Act)):
+            raise HwgenError(f"node {node.name} ({type(node).__name__}) is not supported by "
+                             f"the RTL backend: it runs conv, add and relu/relu6 nodes")
+        if isinstance(node, Conv) and node.in_shape.n != 1:
+            raise HwgenError(f"node {node.name}: the RTL backend runs batch 1, got "
+                             f"batch {node.in_shape.n}")
+
+
+def _ew_fields(kind: str, a: int, b: int, o: int, nbytes: int, bus: int, q) -> dict:
+    beats = -(-nbytes // bus)
+    f = {"op_kind": OP_ADD if kind == "add" else OP_CLAMP, "ew_a": a, "ew_b": b, "ew_o": o,
+         "ew_beats": beats, "ew_tail": nbytes - (beats - 1) * bus,
+         "act_min": q.act_min, "act_max": q.act_max}
+    if isinstance(q, AddQ):
+        f |= {"ew_ma": q.m_a, "ew_mb": q.m_b, "ew_shift": q.shift}
+    return f
+
+
+def build_program(design: Design, qnet: QuantizedNetwork, target: Target) -> Program:
+    """The ops of every engine and the memory map (HwgenError for unsupported designs)."""
+    check_supported(design)
+    net, acc, bits = design.network, design.accelerator, design.precision
+    if qnet.bits != bits:
+        raise HwgenError(f"quantised weights are {qnet.bits}-bit but the design is {bits}-bit")
+    nests = {}
+    for conv, m in zip(net.convs, acc.mappings):
+        nests[conv.name] = make_nest(conv, problem_of(conv), m, acc.chunks[m.chunk])
+    mem = plan_memory(qnet, {n for n, nest in nests.items() if psums_leave_gb(nest)})
+    bus = bus_bytes_for(target)
+    ebytes = bits // 8
+    chunk_of = {m.layer: m.chunk for m in acc.mappings}
+    ops = []
+    for node in net.nodes:
+        if isinstance(node, Conv):
+            q = qnet.nodes[node.name]
+            ps = mem.regions.get(f"ps:{node.name}")
+            addrs = ConvAddrs(mem.tensor(node.inputs[0]).addr,
+                              mem.regions[f"w:{node.name}"].addr, mem.tensor(node.name).addr,
+                              ps.addr if ps else 0, mem.regions[f"p:{node.name}"].addr,
+                              ebytes, psum_bytes(bits))
+            ops.append(Op(node.name, "conv", chunk_of[node.name],
+                          conv_fields(nests[node.name], addrs, q.act_min, q.act_max),
+                          nests[node.name]))
+        elif isinstance(node, Add) or (isinstance(node, Act) and not fused_act(qnet, node)):
+            kind = "add" if isinstance(node, Add) else "clamp"
+            srcs = [mem.tensor(s).addr for s in node.inputs] + [0]
+            nbytes = node.out_shape.elements * ebytes
+            engine = max(_chunk_of_tensor(net, src, chunk_of) for src in node.inputs)
+            ops.append(Op(node.name, kind, engine,
+                          _ew_fields(kind, srcs[0], srcs[1], mem.tensor(node.name).addr,
+                                     nbytes, bus, qnet.nodes[node.name])))
+    return Program(tuple(ops), mem, bus)
+
+
+def _chunk_of_tensor(net, name: str, chunk_of: dict[str, int]) -> int:
+    """The chunk whose engine produced tensor `name` (walking back through non-convs).
+    Engines run in chunk order, so an elementwise op goes to the latest of its inputs'."""
+    while name != INPUT and name not in chunk_of:
+        name = net.node(name).inputs[0]
+    return chunk_of.get(name, 0)
+
+
+def hw_lanes(chunk: ChunkHW) -> tuple[dict, dict]:
+    """(lane coordinates, lane of each PE) per tensor for one chunk."""
+    lanes, pe_lane = {}, {}
+    for t in "iwo":
+        lanes[t], pe_lane[t] = lanes_of(chunk, t)
+    return lanes, pe_lane
