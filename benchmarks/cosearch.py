@@ -4,7 +4,7 @@ For each seed: DNA (the embedded default config) runs first and sets the budget:
 time of its search epochs. SEQ-Opt (MACs penalty, DAS only at the end) and random search
 (M uniform networks per epoch, DAS on each) then run with `search.time_budget_s` = that
 budget, which fits their number of epochs to it. Every derived network gets the same final
-DAS budget and is trained from scratch the same way (`dna.train.train_design`, SGD +
+DAS budget and is trained from scratch the same way (`dna.api.train`, SGD +
 cosine, then int8/int16 quantisation); the table reports held-out accuracy (float and
 integer) and the predicted FPS / energy of each design (paper Table 4, Fig. 7).
 
@@ -22,15 +22,15 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-from dna.search.cosearch import SearchConfig, run_search
-from dna.train import train_design
+from dna import api
+from dna.search.config import SearchConfig
 
 
 def run_one(cfg: SearchConfig, out: Path, train_epochs: int) -> dict:
     t0 = time.perf_counter()
-    res = run_search(cfg, out)
+    res = api.search(config=cfg, out_dir=out, plots=False)
     search_s = time.perf_counter() - t0
-    tr = train_design(out / "best.json", epochs=train_epochs, seed=cfg.seed)
+    tr = api.train(design=res.design_path, epochs=train_epochs, seed=cfg.seed)
     p, net = res.design.predicted, res.design.network
     return {"strategy": cfg.strategy, "seed": cfg.seed, "epochs": len(res.records),
             "search_epochs_s": sum(r["time_s"] for r in res.records),

@@ -2,7 +2,7 @@
 
 Prints pairs/s of the vectorised model for batches of 1 ... 65,536 random accelerator
 points on VGG16's 16 conv layers; the latency of one single network-layer evaluation with
-the scalar twin (dna/cost/scalar.py) and with the vectorised model at batch 1; and the same
+the scalar twin (tests/reference/scalar.py) and with the vectorised model at batch 1; and the same
 pairs evaluated by a naive per-point Python loop over the scalar twin, in the same run, as a
 ratio (results compared).
 

@@ -25,16 +25,15 @@ sys.path.insert(0, str(ROOT))
 
 from dna.cost.model import dram_latency_cycles
 from dna.cost.target import load_target
+from hwgen import api
 from sim.points import (
     FIDELITY_HARDWARE,
     best_design,
-    emit_design,
     fbnet_net,
     random_design,
     single_conv,
 )
 from sim.report import op_cycles
-from sim.runner import run
 
 TARGET = "asic45"
 TOLERANCE = 0.05  # acceptance: |measured / predicted - 1| <= 5% per layer
@@ -84,9 +83,9 @@ def main(argv: list[str] | None = None) -> int:
     rows, builds, speeds, failures = [], [], [], []
     t0 = time.perf_counter()
     for i, (label, noc, design) in enumerate(points(args.random, args.bits)):
-        ddir = emit_design(design, tgt, out / f"p{i:03d}", seed=i)
-        res = run(ddir, seeds=(0,), latency=latency, cache_root=out / "builds",
-                  run_dir=ddir / "sim_run")
+        ddir = api.emit(design, out=out / f"p{i:03d}", target=tgt, weights_seed=i).out_dir
+        res = api.sim(ddir, seeds=(0,), latency=latency, cache_root=out / "builds",
+                      max_cycles=2_000_000, run_dir=ddir / "sim_run")
         if not res.build.cached:
             builds.append((noc, res.build.seconds))
         if res.status != "PASS":

@@ -1,13 +1,14 @@
 """`dna train`: train a design's network from scratch, quantise it with the one contract
 (dna.quant) and save the integer weights beside the design file.
 
-The float model is `dna.space.fbnet.network_module(design.network)`: one Conv2d + BatchNorm2d
-per IR conv (the classifier: Conv2d with bias), so it computes exactly the IR. Training:
-SGD (Nesterov momentum) with a cosine learning rate per step. Then BN is folded into the
-convs, `dna.quant.quantize_network` calibrates on training images, and the quantised model's
-accuracy is measured with `dna.quant.reference.run_integer` - the integer reference the generated
-hardware is checked against. The .npz (`<design>.weights.npz`) is written atomically and the
-design file is rewritten (atomically) with `weights` naming it.
+The float model is `dna.space.fbnet.supernet.network_module(design.network)`: one
+Conv2d + BatchNorm2d per IR conv (the classifier: Conv2d with bias), so it computes exactly
+the IR. Training: SGD (Nesterov momentum) with a cosine learning rate per step. Then BN is
+folded into the convs, `dna.quant.calibrate.quantize_network` calibrates on training
+images, and the quantised model's accuracy is measured with
+`dna.quant.reference.run_integer` - the integer reference the generated hardware is checked
+against. The .npz (`<design>.weights.npz`) is written atomically and the design file is
+rewritten (atomically) with `weights` naming it.
 
 Runs under torchrun with DistributedDataParallel like `dna search`; rank 0 writes.
 """
@@ -26,11 +27,16 @@ import torch.nn.functional as F
 
 from dna.data import DataError, Dataset, DataSpec, batches, load_dataset
 from dna.design import load_design, save_design
+from dna.errors import DnaError
 from dna.quant.calibrate import quantize_input, quantize_network
 from dna.quant.npz import save_npz
-from dna.search.cosearch import DistContext
-from dna.space.fbnet.space import network_module
+from dna.search.dist import DistContext
+from dna.space.fbnet.supernet import network_module
 from dna.workload.ir import Network
+
+
+class TrainError(DnaError):
+    """Training options are invalid; the message names them."""
 
 
 @dataclass(frozen=True)
@@ -99,7 +105,7 @@ def train_design(design_path: str | Path, *, epochs: int = 30, batch_size: int =
     path = Path(design_path)
     design = load_design(path)
     if epochs < 1 or batch_size < 1 or not lr > 0:
-        raise ValueError(f"epochs = {epochs}, batch_size = {batch_size}, lr = {lr}: "
+        raise TrainError(f"epochs = {epochs}, batch_size = {batch_size}, lr = {lr}: "
                          f"expected >= 1, >= 1, > 0")
     net = design.network
     ds = load_dataset(_data_spec(design, data, path))
@@ -107,14 +113,39 @@ def train_design(design_path: str | Path, *, epochs: int = 30, batch_size: int =
     dd = DistContext()
     torch.manual_seed(seed)
     model = network_module(net).to(dd.device)
+    started = time.perf_counter()
+    acc = _fit(model, ds, dd, epochs=epochs, batch_size=batch_size, lr=lr, momentum=momentum,
+               weight_decay=weight_decay, seed=seed, on_epoch=on_epoch)
+    train_s = time.perf_counter() - started
+    model = model.cpu().eval()
+    qnet = quantize_network(net, model.folded_weights(), ds.train_x[:calib_images],
+                            design.precision, per_channel=per_channel)
+    int_acc = integer_accuracy(qnet, ds.test_x, ds.test_y)
+    weights = path.with_name(path.stem + ".weights.npz")
+    if dd.rank == 0:
+        save_npz(qnet, weights)
+        prov = dict(design.provenance)
+        prov["train"] = {"epochs": epochs, "batch_size": batch_size, "lr": lr, "seed": seed,
+                         "float_acc": acc, "int_acc": int_acc, "per_channel": per_channel,
+                         "test_images": len(ds.test_y), "world_size": dd.world}
+        save_design(replace(design, weights=weights.name, provenance=prov), path)
+    if dd.world > 1:
+        dist.barrier()
+    return TrainResult(acc, int_acc, design.precision, epochs, len(ds.test_y), weights, path,
+                       train_s)
+
+
+def _fit(model: torch.nn.Module, ds: Dataset, dd: DistContext, *, epochs: int,
+         batch_size: int, lr: float, momentum: float, weight_decay: float, seed: int,
+         on_epoch: Callable[[int, float, float], None] | None) -> float:
+    """Train `model` on ds's training split (DDP when world > 1); the final test accuracy."""
     ddp = (torch.nn.parallel.DistributedDataParallel(
         model, device_ids=None if dd.device.type == "cpu" else [dd.device])
         if dd.world > 1 else model)
     opt = torch.optim.SGD(model.parameters(), lr=lr, momentum=momentum,
                           weight_decay=weight_decay, nesterov=True)
     n_steps = epochs * len(batches(len(ds.train_y), batch_size, None, world=dd.world))
-    started, step = time.perf_counter(), 0
-    acc = 0.0
+    step, acc = 0, 0.0
     for epoch in range(epochs):
         model.train()
         gen = torch.Generator().manual_seed(zlib.crc32(f"train/{seed}/{epoch}".encode()))
@@ -135,20 +166,4 @@ def train_design(design_path: str | Path, *, epochs: int = 30, batch_size: int =
         acc = float_accuracy(model, ds.test_x, ds.test_y, dd.device)
         if on_epoch:
             on_epoch(epoch, sum(losses) / max(len(losses), 1), acc)
-    train_s = time.perf_counter() - started
-    model = model.cpu().eval()
-    qnet = quantize_network(net, model.folded_weights(), ds.train_x[:calib_images],
-                            design.precision, per_channel=per_channel)
-    int_acc = integer_accuracy(qnet, ds.test_x, ds.test_y)
-    weights = path.with_name(path.stem + ".weights.npz")
-    if dd.rank == 0:
-        save_npz(qnet, weights)
-        prov = dict(design.provenance)
-        prov["train"] = {"epochs": epochs, "batch_size": batch_size, "lr": lr, "seed": seed,
-                         "float_acc": acc, "int_acc": int_acc, "per_channel": per_channel,
-                         "test_images": len(ds.test_y), "world_size": dd.world}
-        save_design(replace(design, weights=weights.name, provenance=prov), path)
-    if dd.world > 1:
-        dist.barrier()
-    return TrainResult(acc, int_acc, design.precision, epochs, len(ds.test_y), weights, path,
-                       train_s)
+    return acc

@@ -1,31 +1,41 @@
-"""One conv layer's loop nest as the RTL engine sees it: positions, tile extents, buffer
-layouts and the affine-odometer arithmetic shared by every address generator.
+"""One conv layer lowered onto its chunk, the one lowering both hardware backends build
+from: the loop nest, where each tensor's tiles are (re)loaded, whether partial sums leave
+the GB, and the tile layouts. The HLS loop nest (hwgen.hls.loops) prints it as C++ loops;
+the RTL engine (hwgen.rtl.conv_fields) compiles it into affine address generators.
 
 The nest has NP = 15 positions, outer -> inner: the group loop (bound = groups of a grouped
 conv, else 1), the 7 dram loops and the 7 gb loops in the mapping's orders; the rf loops run
-inside (docs/cost_model.md section 1). A unit that only walks the tiles of one tensor uses
-the positions down to that tensor's innermost live relevant loop (`last_pos`), with every
-other position acting as bound 1.
+inside (docs/cost_model.md section 1). A tensor's tile changes whenever a loop relevant to it
+with bound > 1 advances (`Nest.reload_pos`): the reuse rule of the cost model's `fetches`,
+with relevance from `dna.space.gads.typed.RELEVANT` / `relevant_dims`.
 """
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Literal
 
 from dna.space.gads.typed import (
+    NOCS,
     RELEVANT,
     TENSORS,
     ChunkHW,
     LayerMapping,
     Problem,
     relevant_dims,
+    window_band,
+    window_rows,
 )
 from dna.workload.ir import DIMS, Conv
 
 NP = 15  # nest positions: 0 = group loop, 1..7 = dram loops, 8..14 = gb loops (outer->inner)
+GB_POS = 8  # first gb-loop position
 # Dims each tensor's tile depends on, by short name ("G", the group loop, matters to all).
 REL = {t[0]: frozenset(RELEVANT[t]) for t in TENSORS}
 _TENSOR = {t[0]: t for t in TENSORS}
+# Storage order of the weight and output tiles: [k][c][r][s] and [n][k][y][x].
+LAYOUT_DIMS = {"w": "KCRS", "o": "NKYX"}
+Tile = Literal["gb", "rf"]
 
 
 def relevant(t: str, dim: str, depthwise: bool) -> bool:
@@ -53,9 +63,9 @@ def mask(bits: list[bool]) -> int:
 
 def window(y: int, r: int, stride: int) -> tuple[int, bool]:
     """(rows touched by y windows of r rows, band?) - band: overlapping or abutting windows
-    stored as one contiguous band (row = y*stride + r), else y*r separate rows (y*r + r)."""
-    band = (y - 1) * stride + r <= y * r
-    return (min(y * r, (y - 1) * stride + r), band)
+    stored as one contiguous band (row = y*stride + r), else y*r separate rows (y*r + r).
+    The rule is `dna.space.gads.typed.window_rows`, the cost model's."""
+    return window_rows(y, r, stride), window_band(y, r, stride)
 
 
 @dataclass(frozen=True)
@@ -92,15 +102,32 @@ class Nest:
             e *= self.f_gb[d]
         return e
 
-    def last_pos(self, t: str, upto: int = NP) -> int:
-        """Innermost position < upto whose loop has bound > 1 and is relevant to t (-1: none)."""
+    def reload_pos(self, t: str, tile: Tile = "rf") -> int:
+        """Position inside which tensor t's `tile` ('gb': the GB tile, under the group and
+        DRAM loops; 'rf': the RF tiles, under the group, DRAM and GB loops) is (re)loaded:
+        the innermost loop there relevant to t with bound > 1 (-1: loaded once, before
+        every loop). The loops further in reuse the tile. The same rule as the cost model's
+        `dna.cost.model.fetches`, whose counts are the products of the bounds down to here."""
+        upto = GB_POS if tile == "gb" else NP
         live = [i for i in range(upto) if self.bounds[i] > 1
                 and relevant(t, self.dims[i], self.depthwise)]
         return max(live, default=-1)
 
+    def psum_positions(self) -> list[int]:
+        """Loops (bound > 1, irrelevant to outputs: C, R, S at the DRAM level) outside the
+        point where the output GB tile is reloaded: each visits that tile again, so its
+        partial sums leave the GB for DRAM and come back."""
+        last = self.reload_pos("o", "gb")
+        return [i for i in range(last + 1)
+                if self.bounds[i] > 1 and not relevant("o", self.dims[i], False)]
+
+    def psums_leave_gb(self) -> bool:
+        """Do partial sums travel to DRAM and back (an output GB tile visited more than once)?"""
+        return bool(self.psum_positions())
+
     def level_of(self, pos: int) -> str:
         """Level of nest position `pos`: group loop, DRAM level or GB level."""
-        return "g" if pos == 0 else ("dram" if pos <= 7 else "gb")
+        return "g" if pos == 0 else ("dram" if pos < GB_POS else "gb")
 
 
 def make_nest(conv: Conv, prob: Problem, m: LayerMapping, chunk: ChunkHW) -> Nest:
@@ -109,95 +136,109 @@ def make_nest(conv: Conv, prob: Problem, m: LayerMapping, chunk: ChunkHW) -> Nes
     dims = ("G",) + tuple(m.order[0]) + tuple(m.order[1])
     bounds = (prob.repeat,) + tuple(f[0][d] for d in m.order[0]) + tuple(f[1][d]
                                                                         for d in m.order[1])
-    from dna.space.gads.typed import NOCS
     return Nest(conv, prob, dims, bounds, m.order[2], f[2], f[1], f[0],
                 dict(zip(DIMS, chunk.spatial())), NOCS[chunk.noc])
 
 
 @dataclass(frozen=True)
 class InputLayout:
-    """Layout of an input tile [n][ch][row][col] with the given extents at one level."""
+    """Layout of an input tile [n][ch][row][col] at one level, as both backends store it."""
 
     n: int
-    ch: int
-    rows: int
-    cols: int
-    band_row: bool  # rows stored as one band (row = y*stride + r), else y*R + r
+    ch: int  # channels: K of a depthwise conv, else C
+    rows: int  # window_rows(y, r, stride)
+    cols: int  # window_rows(x, s, stride)
+    band_row: bool  # rows stored as one band (row = y*stride + r), else y*r + r
     band_col: bool
     y: int  # extents the tile was built from
     r: int
     x: int
     s: int
+    stride: int  # the conv's
+    depthwise: bool  # channels follow K
 
     @property
     def words(self) -> int:
         """Words the tile occupies."""
         return self.n * self.ch * self.rows * self.cols
 
-    def row_step(self, stride: int) -> int:
-        """Stored rows between consecutive y (same r)."""
-        return stride if self.band_row else self.r
+    @property
+    def row_step(self) -> int:
+        """Stored rows between consecutive y (same r): the stride in a band, else r."""
+        return self.stride if self.band_row else self.r
 
-    def col_step(self, stride: int) -> int:
+    @property
+    def col_step(self) -> int:
         """Stored columns between consecutive x (same s)."""
-        return stride if self.band_col else self.s
+        return self.stride if self.band_col else self.s
 
-    def coef(self, d: str, depthwise: bool, stride: int) -> int:
+    @property
+    def periods(self) -> tuple[int, int]:
+        """(rows, columns) per window period, min(stride, r) and min(stride, s): the steps
+        the HLS engine's band_delta/band_row take (dna_engine.h). They equal row_step and
+        col_step except for a single window (y == 1, x == 1) with stride > r, where no
+        index multiplies the step; the RTL prints the stride there, the HLS r."""
+        return min(self.stride, self.r), min(self.stride, self.s)
+
+    def coef(self, d: str) -> int:
         """Word offset per unit of dim d (local index) in this layout."""
         plane = self.rows * self.cols
-        return {"N": self.ch * plane, "C": 0 if depthwise else plane,
-                "K": plane if depthwise else 0, "Y": self.row_step(stride) * self.cols,
-                "R": self.cols, "X": self.col_step(stride), "S": 1}[d]
+        return {"N": self.ch * plane, "C": 0 if self.depthwise else plane,
+                "K": plane if self.depthwise else 0, "Y": self.row_step * self.cols,
+                "R": self.cols, "X": self.col_step, "S": 1}[d]
 
 
 def input_layout(nest: Nest, level: str) -> InputLayout:
-    """Input tile layout at 'rf' or 'gb' level."""
+    """Input tile layout at level 'rf', 'arr' or 'gb'."""
     e = {d: nest.ext(level, d) for d in DIMS}
     rows, band_r = window(e["Y"], e["R"], nest.stride)
     cols, band_c = window(e["X"], e["S"], nest.stride)
     ch = e["K"] if nest.depthwise else e["C"]
-    return InputLayout(e["N"], ch, rows, cols, band_r, band_c, e["Y"], e["R"], e["X"], e["S"])
+    return InputLayout(e["N"], ch, rows, cols, band_r, band_c, e["Y"], e["R"], e["X"], e["S"],
+                       nest.stride, nest.depthwise)
 
 
-def weight_coef(nest: Nest, level: str, d: str) -> int:
-    """Word offset per unit of dim d in a weight tile [k][c][r][s] at `level`."""
+def layout_dims(t: str, depthwise: bool) -> str:
+    """Dims of tensor t's tile in storage order, outer -> inner (inputs: n, ch, y, r, x, s
+    with row = y*row_step + r, col = x*col_step + s)."""
+    return LAYOUT_DIMS.get(t) or "N" + ("K" if depthwise else "C") + "YRXS"
+
+
+def tile_coefs(nest: Nest, t: str, level: str) -> dict[str, int]:
+    """Word offset per unit of each dim in tensor t's tile at `level` ('rf', 'arr', 'gb');
+    0 for dims the tensor does not depend on. Weights [k][c][r][s], outputs [n][k][y][x]."""
+    if t == "i":
+        lay = input_layout(nest, level)
+        return {d: lay.coef(d) for d in DIMS}
     e = {x: nest.ext(level, x) for x in DIMS}
-    return {"K": e["C"] * e["R"] * e["S"], "C": e["R"] * e["S"], "R": e["S"],
-            "S": 1}.get(d, 0)
-
-
-def output_coef(nest: Nest, level: str, d: str) -> int:
-    """Word offset per unit of dim d in an output tile [n][k][y][x] at `level`."""
-    e = {x: nest.ext(level, x) for x in DIMS}
-    return {"N": e["K"] * e["Y"] * e["X"], "K": e["Y"] * e["X"], "Y": e["X"],
-            "X": 1}.get(d, 0)
+    out, step = dict.fromkeys(DIMS, 0), 1
+    for d in reversed(LAYOUT_DIMS[t]):
+        out[d], step = step, step * e[d]
+    return out
 
 
 def coef(nest: Nest, t: str, level: str, d: str) -> int:
     """Word offset per unit of dim d in tensor t's tile at `level` ('rf' or 'gb')."""
-    if t == "i":
-        return input_layout(nest, level).coef(d, nest.depthwise, nest.stride)
-    return weight_coef(nest, level, d) if t == "w" else output_coef(nest, level, d)
+    return tile_coefs(nest, t, level)[d]
 
 
 def fill_walker(nest: Nest, t: str) -> tuple[list[int], list[int]]:
     """Loops (bounds, GB strides) enumerating one PE's RF tile of t in RF order (NFW = 6)."""
     if t == "i":
         rf, gb = input_layout(nest, "rf"), input_layout(nest, "gb")
-        st = nest.stride
         rows = [(1, 0), (rf.rows, gb.cols)] if rf.band_row else \
-            [(rf.y, gb.row_step(st) * gb.cols), (rf.r, gb.cols)]
-        cols = [(1, 0), (rf.cols, 1)] if rf.band_col else [(rf.x, gb.col_step(st)), (rf.s, 1)]
+            [(rf.y, gb.row_step * gb.cols), (rf.r, gb.cols)]
+        cols = [(1, 0), (rf.cols, 1)] if rf.band_col else [(rf.x, gb.col_step), (rf.s, 1)]
         loops = [(rf.n, gb.ch * gb.rows * gb.cols), (rf.ch, gb.rows * gb.cols)] + rows + cols
     else:
-        dims = "KCRS" if t == "w" else "NKYX"
-        loops = [(nest.f_rf[d], coef(nest, t, "gb", d)) for d in dims] + [(1, 0), (1, 0)]
+        gb = tile_coefs(nest, t, "gb")
+        loops = [(nest.f_rf[d], gb[d]) for d in LAYOUT_DIMS[t]] + [(1, 0), (1, 0)]
     return [b for b, _ in loops], [s for _, s in loops]
 
 
 def rf_strides(nest: Nest, t: str) -> dict[str, int]:
     """RF word offset per unit of each rf-level dim for tensor t (compute addressing)."""
-    return {d: coef(nest, t, "rf", d) for d in DIMS}
+    return tile_coefs(nest, t, "rf")
 
 
 def pe_coords(chunk: ChunkHW) -> list[tuple[int, ...]]:
@@ -217,7 +258,6 @@ def lane_dims(noc_dims: tuple[str, ...], t: str) -> tuple[bool, ...]:
 def lanes_of(chunk: ChunkHW, t: str) -> tuple[list[tuple[int, ...]], list[int]]:
     """(lane coordinates, lane of each PE) for tensor t: PEs that differ only in dims
     irrelevant to t share a lane (multicast of inputs/weights, reduction of outputs)."""
-    from dna.space.gads.typed import NOCS
     use = lane_dims(NOCS[chunk.noc], t)
     lanes: list[tuple[int, ...]] = []
     of_pe = []
@@ -231,4 +271,4 @@ def lanes_of(chunk: ChunkHW, t: str) -> tuple[list[tuple[int, ...]], list[int]]:
 
 def n_tiles(nest: Nest, t: str) -> int:
     """Tiles of t the array walks through (product of bounds down to its last position)."""
-    return math.prod(nest.bounds[:nest.last_pos(t) + 1])
+    return math.prod(nest.bounds[:nest.reload_pos(t) + 1])

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from hwgen.rtl.memory import decode
+from hwgen.codec import decode
 
 
 @dataclass(frozen=True)

@@ -137,7 +137,8 @@ class DramModel(Memory):
             for n in range(beats):
                 w = await self.w.recv()
                 assert int(w.wlast) == (n == beats - 1), "WLAST does not match AWLEN"
-                data, strb = int(w.wdata).to_bytes(lanes, "little"), int(w.wstrb)
+                strb = int(w.wstrb)
+                data = beat_bytes(w.wdata, strb, lanes)
                 old = bytearray(self.read(base + n * lanes, lanes))
                 for j in range(lanes):
                     if strb >> j & 1:
@@ -156,6 +157,21 @@ class DramModel(Memory):
             b = self.b._transaction_obj()
             b.bid, b.bresp = bid, 0
             await self.b.send(b)
+
+
+def beat_bytes(wdata, strb: int, lanes: int) -> bytes:
+    """WDATA of one beat as `lanes` bytes, little-endian. A 4-state simulator (Icarus) may
+    leave X in the lanes whose strobe is off; those read as 0, X in a strobed lane fails."""
+    try:
+        return int(wdata).to_bytes(lanes, "little")
+    except ValueError:
+        bits = str(wdata)  # MSB first, one of 0 1 X Z ... per bit
+    out = bytearray(lanes)
+    for j in range(lanes):
+        byte = bits[len(bits) - 8 * (j + 1):len(bits) - 8 * j]
+        if strb >> j & 1:
+            out[j] = int(byte, 2)  # ValueError on X/Z, as int(wdata) gives
+    return bytes(out)
 
 
 def dut_value(handle) -> int:

@@ -2,7 +2,7 @@
 the RTL reads them (affine odometers with effective increments, DMA runs with zero fill
 and clipping, per-lane GB <-> RF moves, requantisation on the final write-back).
 
-It checks the program compiler (`hwgen.asic_program`) against the PyTorch integer
+It checks the program compiler (`hwgen.rtl.program`) against the PyTorch integer
 reference in milliseconds, before any Verilog runs; the RTL must behave the same way.
 Timing is not modelled here.
 """
@@ -130,7 +130,7 @@ class _ConvRun:
         self.acc_org = 0
 
     def _read(self, addr: int, n: int, nbytes: int):
-        from hwgen.rtl.memory import decode
+        from hwgen.codec import decode
         return decode(bytes(self.dram[addr:addr + n * nbytes]), nbytes)
 
     def _gb_visits(self, t: str):
@@ -156,7 +156,7 @@ class _ConvRun:
 
     def evict(self) -> None:
         """Write the current output GB visit back (final: requantised activations)."""
-        from hwgen.rtl.memory import encode
+        from hwgen.codec import encode
         _, runs, _, final = self.o_meta
         lo, hi = self.cfg["act_min"][0], self.cfg["act_max"][0]
         for ov, wv, zl, nv, _ in runs:
@@ -261,7 +261,7 @@ def run_conv(cfg: dict, dram: bytearray, hw: HwView) -> None:
 
 def run_ew(cfg: dict, dram: bytearray, bits: int, bus_bytes: int) -> None:
     """Execute an add or clamp op."""
-    from hwgen.rtl.memory import decode, encode
+    from hwgen.codec import decode, encode
     E = bits // 8
     n = ((cfg["ew_beats"][0] - 1) * bus_bytes + cfg["ew_tail"][0]) // E
     a = decode(bytes(dram[cfg["ew_a"][0]:cfg["ew_a"][0] + n * E]), E)

@@ -13,7 +13,7 @@ from dna.design import load_design
 from dna.quant.contract import QuantizedNetwork
 from dna.quant.npz import load_npz
 from dna.quant.reference import make_test_vectors
-from hwgen.rtl.memory import encode
+from hwgen.codec import encode
 
 
 @dataclass(frozen=True)

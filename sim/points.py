@@ -9,8 +9,6 @@ from pathlib import Path
 from dna.cost.model import evaluate
 from dna.cost.target import Target
 from dna.design import Design, make_design
-from dna.fileio import atomic_dir
-from dna.quant.calibrate import random_quantized_network
 from dna.quant.contract import QuantizedNetwork
 from dna.space.gads.batch import encode, network_layers
 from dna.space.gads.io import expand_mapping
@@ -25,6 +23,7 @@ from dna.space.gads.typed import (
 )
 from dna.workload.ir import DIMS, Conv, Network, Shape
 from dna.workload.zoo import NetBuilder
+from hwgen import api
 
 
 def chunk(noc: str, unroll: tuple[int, ...], gb: tuple[int, int, int],
@@ -118,9 +117,6 @@ def fbnet_net(c: int = 8, hw: int = 16) -> Network:
 
 def emit_design(design: Design, target: Target, out: Path, *, seed: int = 0,
                 qnet: QuantizedNetwork | None = None) -> Path:
-    """Emit `design` with random quantised weights (`seed`) into `out` (replaced)."""
-    from hwgen.rtl import emit as asic
-    q = qnet or random_quantized_network(design.network, design.precision, seed)
-    with atomic_dir(Path(out)) as tmp:
-        asic.emit(design, target, q, tmp)
-    return Path(out)
+    """Emit `design` for `target` into `out` (replaced), with `qnet` or random quantised
+    weights from `seed`."""
+    return api.emit(design, out=out, target=target, weights=qnet, weights_seed=seed).out_dir

@@ -1,4 +1,5 @@
-"""Co-search: config, Eq. 4/5 costs, determinism, kill + --resume, DDP, dna train."""
+"""Co-search: config, Eq. 4/5 costs, determinism, kill + --resume, DDP, dna train; through
+`dna.api.search` / `dna.api.train` and the `dna search` / `dna train` commands."""
 from __future__ import annotations
 
 import hashlib
@@ -15,23 +16,21 @@ import torch
 import yaml
 from click.testing import CliRunner
 
+from dna import api
 from dna.cli.main import main
 from dna.cost.target import load_target
 from dna.design import design_to_dict, load_design, make_design, save_design
-from dna.search.cosearch import (
+from dna.search.config import (
     ConfigError,
     SearchConfig,
     config_from_dict,
     config_to_dict,
-    run_search,
 )
+from dna.search.cosearch import run_search
 from dna.search.op_costs import DASRunner, candidates, hw_loss, macs_table, op_costs
-from dna.space.fbnet.space import (
-    SpaceConfig,
-    arch_to_network,
-    fbnet_space,
-    sample_archs,
-)
+from dna.space.fbnet.space import SpaceConfig, arch_to_network, fbnet_space
+from dna.space.fbnet.supernet import sample_archs
+from dna.train import TrainError
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = {"seed": 3, "data": {"name": "digits", "size": 8, "max_train": 256},
@@ -70,6 +69,37 @@ def test_config_errors_list_every_field():
     with pytest.raises(ConfigError) as e:
         config_from_dict({"strategy": "grid", "search": {"epochs": 0}, "target": "vu9p"})
     assert "strategy = 'grid'" in str(e.value) and "config.target: unknown target" in str(e.value)
+
+
+def test_config_names_every_bad_field_in_every_section(tmp_path):
+    data = {"search": {"epochs": 0, "tau_decay": 1.5}, "das": {"steps": "x"},
+            "space": {"width": -1.0}}
+    with pytest.raises(ConfigError) as e:
+        config_from_dict(data)
+    msg = str(e.value)
+    for part in ("config.search.epochs = 0: expected >= 1", "config.search.tau_decay = 1.5",
+                 "config.das.steps = 'x': expected int", "config.space: width = -1.0"):
+        assert part in msg, msg
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(yaml.safe_dump(data))
+    r = CliRunner().invoke(main, ["search", "--config", str(bad), "--out", str(tmp_path / "o")])
+    assert r.exit_code == 2 and r.output.count("\n") == 1 and r.output.startswith("error: ")
+    assert f"{bad}.search.epochs = 0" in r.output and f"{bad}.das.steps = 'x'" in r.output
+    assert not (tmp_path / "o").exists()
+
+
+def test_search_config_sources_and_overrides(tmp_path):
+    cfg = api.search_config(config=TINY, seed=9, epochs=5, strategy="seq")
+    assert (cfg.seed, cfg.search.epochs, cfg.strategy, cfg.search.samples) == (9, 5, "seq", 3)
+    path = tmp_path / "tiny.yaml"
+    path.write_text(yaml.safe_dump(TINY))
+    assert (api.search_config(config=path) == api.search_config(config=TINY)
+            == api.search_config(config=config_from_dict(TINY)))
+    assert api.search_config() == SearchConfig()
+    with pytest.raises(ConfigError, match="config.search: expected a mapping"):
+        api.search_config(config={"search": [1]}, epochs=2)
+    with pytest.raises(ConfigError, match="config.precision = 12: expected 8 or 16"):
+        api.search_config(precision=12)
 
 
 def test_cli_config_error_is_one_line_exit_2(tmp_path):
@@ -116,12 +146,25 @@ def test_op_costs_eq4_and_hw_loss_eq5():
     assert expected == pytest.approx(searchable / (searchable + fixed), rel=1e-5)
 
 
+def _records(folder: Path) -> list[dict]:
+    return [json.loads(line) for line in (folder / "search.jsonl").read_text().splitlines()]
+
+
 def test_search_is_deterministic_and_writes_a_valid_design(tmp_path):
-    cfg = config_from_dict(TINY)
-    a = run_search(cfg, tmp_path / "a")
-    b = run_search(cfg, tmp_path / "b")
-    assert [_strip(r) for r in a.records] == [_strip(r) for r in b.records]
+    """The API and the command, same config and seed: the same records and design."""
+    a = api.search(config=TINY, out_dir=tmp_path / "a", plots=False)
+    config = tmp_path / "tiny.yaml"
+    config.write_text(yaml.safe_dump(TINY))
+    cli = CliRunner().invoke(main, ["search", "--config", str(config), "--out",
+                                    str(tmp_path / "b"), "--quiet"])
+    assert cli.exit_code == 0, cli.output
+    assert [_strip(r) for r in a.records] == [_strip(r) for r in _records(tmp_path / "b")]
     assert _design_core(tmp_path / "a" / "best.json") == _design_core(tmp_path / "b" / "best.json")
+    assert design_to_dict(a.design) == design_to_dict(load_design(a.design_path))
+    assert a.design.predicted["feasible"] is True
+    assert all((tmp_path / "b" / f).exists() for f in ("alpha.png", "candidates.png"))
+    assert not (tmp_path / "a" / "alpha.png").exists()
+    assert f"wrote    {tmp_path / 'b' / 'best.json'}" in cli.output
     d = load_design(tmp_path / "a" / "best.json")
     assert d.provenance["arch"] == a.arch.to_dict() and d.provenance["seed"] == 3
     assert d.network.input_shape.h == 8 and d.precision == 8
@@ -138,9 +181,7 @@ def test_search_is_deterministic_and_writes_a_valid_design(tmp_path):
 
 @pytest.mark.parametrize("strategy", ["seq", "random"])
 def test_baselines_write_valid_designs(tmp_path, strategy):
-    cfg = config_from_dict({**TINY, "strategy": strategy,
-                            "search": {**TINY["search"], "epochs": 2}})
-    out = run_search(cfg, tmp_path)
+    out = api.search(config=TINY, strategy=strategy, epochs=2, out_dir=tmp_path, plots=False)
     d = load_design(tmp_path / "best.json")
     assert d.provenance["strategy"] == strategy and d.predicted["fps"] > 0
     if strategy == "seq":
@@ -250,3 +291,5 @@ def test_train_errors(tmp_path):
     assert "takes 3x8x8 images but dataset 'digits' gives 3x16x16" in r.output
     r = CliRunner().invoke(main, ["train", "--design", str(tmp_path / "none.json")])
     assert r.exit_code == 2 and "no such design file" in r.output
+    with pytest.raises(TrainError, match="epochs = 0"):
+        api.train(design=tmp_path / "best.json", epochs=0)

@@ -1,5 +1,5 @@
 """DAS: vectorised decode, search quality on an enumerable space, feasibility, determinism,
-baselines and the `dna das` command with its error paths."""
+baselines, `dna.api.das` and the `dna das` command with its error paths."""
 from __future__ import annotations
 
 import dataclasses
@@ -12,9 +12,10 @@ from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from dna import api
 from dna.cli.main import main
 from dna.cost.target import load_target
-from dna.design import load_design
+from dna.design import design_to_dict, load_design
 from dna.search.baselines import exhaustive, random_search, simulated_annealing
 from dna.search.das import (
     ESTIMATORS,
@@ -278,6 +279,50 @@ def test_cli_das_errors_are_one_line_exit_2(tmp_path, args, message):
     lines = res.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error:") and message in lines[0], lines
     assert not (tmp_path / "o.json").exists()
+
+
+def _core(design) -> dict:
+    d = design_to_dict(design)
+    return {k: d[k] for k in ("network", "accelerator", "predicted", "precision", "target")}
+
+
+def test_api_das_returns_the_design_the_cli_writes(tmp_path):
+    cli_out, api_out = tmp_path / "cli.json", tmp_path / "api.json"
+    cli = run("--network", str(TINY), "--target", "zc706", "--out", str(cli_out), "--steps",
+              "6", "--samples", "32", "--seed", "3", "--quiet")
+    assert cli.exit_code == 0, cli.output
+    res = api.das(network=str(TINY), target="zc706", out=api_out, steps=6, samples=32, seed=3)
+    assert res.result.report.feasible and res.design.predicted["feasible"] is True
+    assert res.design.accelerator == res.result.accelerator
+    assert res.design_path == api_out and res.plot_path is None and res.baselines == {}
+    assert _core(res.design) == _core(load_design(api_out)) == _core(load_design(cli_out))
+    assert res.design.provenance["options"] == load_design(cli_out).provenance["options"]
+
+
+def test_api_das_limits_and_baselines(tmp_path):
+    plot = tmp_path / "p.png"
+    res = api.das(network=str(TINY), target="zc706", steps=4, samples=32, seed=1,
+                  style="pipeline", objective="energy", plot=plot,
+                  limits=api.Constraints(max_dsp=300))
+    assert res.design.accelerator.style == "pipeline" and res.result.report.dsp <= 300
+    assert res.design.provenance["options"]["limits"] == {"max_dsp": 300}
+    assert set(res.baselines) == {"random", "annealing"} and res.plot_path == plot
+    assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    with pytest.raises(api.InputError, match="style 'systolic'"):
+        api.das(network=str(TINY), target="zc706", style="systolic")
+    with pytest.raises(api.InputError, match="steps = 0"):
+        api.das(network=str(TINY), target="zc706", steps=0)
+
+
+@pytest.mark.parametrize("bug", [TypeError("a bug"), ValueError("a bug"), KeyError("a bug")])
+def test_cli_programming_errors_keep_their_traceback(monkeypatch, tmp_path, bug):
+    """Only DnaError is a user error (one line, exit 2); anything else is a bug."""
+    def broken(**kwargs):
+        raise bug
+    monkeypatch.setattr(api, "das", broken)
+    res = run("--network", str(TINY), "--target", "zc706", "--out", str(tmp_path / "o.json"))
+    assert res.exit_code == 1 and res.exception is bug
+    assert "error:" not in res.stderr
 
 
 def test_fixed_architecture_target_searches_mappings_only(tmp_path):

@@ -12,12 +12,14 @@ from dna.space.fbnet.space import (
     GROUP_CHANNELS,
     OPS,
     PRIMITIVES,
-    IRGraph,
     SpaceConfig,
-    Supernet,
     arch_to_network,
-    argmax_arch,
     fbnet_space,
+)
+from dna.space.fbnet.supernet import (
+    IRGraph,
+    Supernet,
+    argmax_arch,
     gumbel_softmax,
     network_module,
     one_hot,

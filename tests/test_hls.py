@@ -21,7 +21,6 @@ from hypothesis import strategies as st
 
 from dna.cost.target import load_target
 from dna.design import Design, make_design, save_design
-from dna.quant.calibrate import random_quantized_network
 from dna.space.gads.index import index_space
 from dna.space.gads.io import accelerator_from_spec, expand_mapping
 from dna.space.gads.typed import (
@@ -37,6 +36,7 @@ from dna.space.gads.typed import (
 from dna.workload.io import network_from_yaml
 from dna.workload.ir import DIMS, INPUT, Network, Shape
 from dna.workload.zoo import NetBuilder, get_network
+from hwgen import api
 from hwgen.cli.main import main as hwgen_main
 from hwgen.graph import (
     HANDSHAKE_DEPTH,
@@ -48,9 +48,6 @@ from hwgen.graph import (
     check_graph,
     to_dot,
 )
-from hwgen.hls.csim import run_csim
-from hwgen.hls.emit import emit_project
-from hwgen.hls.resources import estimate
 
 ROOT = Path(__file__).resolve().parents[1]
 ZC706 = load_target("zc706")
@@ -94,14 +91,12 @@ def vgg16_design(dataset: str) -> Design:
 
 
 def emit_to(design: Design, out: Path, seed: int = 0) -> Path:
-    emit_project(design, ZC706, random_quantized_network(design.network, design.precision,
-                                                         seed), out)
-    return out
+    return api.emit(design, out=out, target=ZC706, weights_seed=seed).out_dir
 
 
 def csim_passes(design: Design, seed: int = 0) -> None:
     with tempfile.TemporaryDirectory() as tmp:
-        r = run_csim(emit_to(design, Path(tmp) / "prj", seed))
+        r = api.csim(emit_to(design, Path(tmp) / "prj", seed))
         assert r.passed, "\n".join(map(str, r.mismatches)) + "\n" + r.log[-2000:]
         assert r.values_checked > 0
 
@@ -177,7 +172,7 @@ def test_sanitizers_find_no_out_of_range_access():
     for seed, bits, max_unroll in ((5, 8, 1), (6, 16, 4)):
         d = design_of(net, random_gads(net, random.Random(seed), max_unroll), bits)
         with tempfile.TemporaryDirectory() as tmp:
-            r = run_csim(emit_to(d, Path(tmp) / "prj", seed),
+            r = api.csim(emit_to(d, Path(tmp) / "prj", seed),
                          extra_flags=("-fsanitize=address,undefined",
                                       "-fno-sanitize-recover=all"))
             assert r.passed, r.log[-3000:]
@@ -399,7 +394,7 @@ def test_emitted_code_follows_the_design(tmp_path):
 def test_zcu102_part_and_clock(tmp_path):
     d = tiny_design()
     zcu = load_target("zcu102")
-    emit_project(d, zcu, random_quantized_network(d.network, 8, 0), tmp_path)
+    api.emit(d, out=tmp_path, target=zcu)
     tcl = (tmp_path / "run_hls.tcl").read_text()
     assert "set_part {xczu9eg-ffvb1156-2-e}" in tcl
     assert f"create_clock -period {1000 / zcu.clock_mhz:g} " in tcl
@@ -435,7 +430,7 @@ def vgg16_project(tmp_path_factory) -> Path:
 
 
 def test_vgg16_resources_within_zc706_budget(vgg16_project):
-    r = estimate(vgg16_project)
+    r = api.report(vgg16_project)
     assert r.within_budget
     assert r.emitted.dsp == 512 + 2  # 1024 8-bit MACs, 2 per DSP, and one requantiser
     assert r.emitted.dsp == r.model.dsp  # the model charges the requantiser too
@@ -450,7 +445,7 @@ def test_vgg16_resources_within_zc706_budget(vgg16_project):
 @needs_gxx
 @pytest.mark.sim
 def test_vgg16_cifar_csim(vgg16_project):
-    r = run_csim(vgg16_project)
+    r = api.csim(vgg16_project)
     assert r.passed and r.tensors_checked == 32, r.log[-2000:]
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import random
+import typing
 from pathlib import Path
 
 import numpy as np
@@ -20,6 +21,7 @@ from dna.quant.reference import make_test_vectors
 from dna.space.gads.typed import Accelerator
 from dna.workload.ir import Shape
 from dna.workload.zoo import NetBuilder
+from hwgen import api
 from hwgen.cli.main import main
 from hwgen.errors import HwgenError
 from hwgen.rtl.config_word import CFG_BITS, SCHEMA, pack, unpack
@@ -27,6 +29,7 @@ from hwgen.rtl.memory import constant_images, decode, encode, psum_bytes
 from hwgen.rtl.program import build_program, hw_lanes
 from sim.interp import HwView, run_program
 from sim.points import chunk, emit_design, fbnet_net, random_design, random_mapping
+from sim.simulators import SimError, Verilator, get_simulator, register_simulator
 
 TARGET = load_target("asic45")
 NOCS = {"KYX": (2, 2, 2), "KCRS": (2, 2, 2, 1), "KRX": (2, 3, 2)}
@@ -171,3 +174,44 @@ def test_cli_emit_writes_the_rtl_project(tmp_path, small_design):
     assert "asic backend" in res.output
     assert (tmp_path / "o" / "rtl" / "dna_top.v").exists()
     assert Path(tmp_path / "o" / "rtl" / "dna_cfg_c0.hex").read_text().count("\n") == 6
+
+
+def test_cli_emit_defaults_to_the_designs_target(tmp_path, small_design):
+    """No --target: the design's own (asic45); another one is built with a note."""
+    save_design(small_design, tmp_path / "d.json")
+    res = CliRunner().invoke(main, ["emit", "--design", str(tmp_path / "d.json"),
+                                    "--out", str(tmp_path / "o")])
+    assert res.exit_code == 0, res.output
+    assert "asic backend" in res.output and "note:" not in res.output
+    res = CliRunner().invoke(main, ["emit", "--design", str(tmp_path / "d.json"),
+                                    "--target", "zc706", "--out", str(tmp_path / "f")])
+    assert res.exit_code == 0, res.output
+    assert "note: design was searched for asic45; building for zc706" in res.output
+    assert "fpga backend" in res.output and (tmp_path / "f" / "project.json").exists()
+
+
+def test_simulator_registry_lists_the_valid_names(tmp_path, small_design):
+    """A miss names every registered simulator (API and CLI: one line, exit 2); a name is
+    registered once; the API's Literal lists the registry."""
+    with pytest.raises(SimError, match="unknown simulator 'ghdl': expected one of "
+                                       "icarus, verilator"):
+        get_simulator("ghdl")
+    with pytest.raises(ValueError, match="already registered"):
+        register_simulator(Verilator("verilator", (), "dump.vcd"))
+    assert sorted(typing.get_args(api.SimulatorName)) == ["icarus", "verilator"]
+    ddir = emit_design(small_design, TARGET, tmp_path / "d", seed=1)
+    res = CliRunner().invoke(main, ["sim", str(ddir), "--simulator", "ghdl"])
+    assert res.exit_code == 2
+    assert res.output.strip() == ("error: unknown simulator 'ghdl': expected one of icarus, "
+                                  "verilator")
+
+
+def test_dram_model_takes_x_only_in_unstrobed_lanes():
+    """Icarus is 4-state: a write beat may carry X where WSTRB is off, never where it is on."""
+    from cocotb.types import LogicArray
+
+    from sim.dram import beat_bytes
+    assert beat_bytes(LogicArray("XXXXXXXX00000001"), 0b01, 2) == b"\x01\x00"
+    assert beat_bytes(LogicArray("0000001000000001"), 0b11, 2) == b"\x01\x02"
+    with pytest.raises(ValueError):
+        beat_bytes(LogicArray("XXXXXXXX00000001"), 0b11, 2)

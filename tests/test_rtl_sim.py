@@ -1,4 +1,5 @@
-"""Generated Verilog, simulated (cocotb + Verilator) and linted (Verilator -Wall, Icarus).
+"""Generated Verilog, simulated (cocotb + Verilator, and Icarus on a tiny design) and
+linted (Verilator -Wall, Icarus).
 
 Every simulation checks every node output bit-exactly against the PyTorch integer
 reference. Builds are cached by Verilog content in a shared temp directory, so designs
@@ -20,6 +21,7 @@ from dna.design import make_design
 from dna.space.gads.typed import Accelerator
 from dna.workload.ir import Shape
 from dna.workload.zoo import NetBuilder
+from hwgen import api
 from hwgen.cli.main import main
 from sim.points import (
     chunk,
@@ -29,7 +31,7 @@ from sim.points import (
     random_mapping,
     single_conv,
 )
-from sim.runner import run, verilator_env
+from sim.simulators import verilator_env
 
 pytestmark = pytest.mark.sim
 TARGET = load_target("asic45")
@@ -63,8 +65,8 @@ def test_layer_zoo_bit_exact(tmp_path, noc, bits):
     for seed in (1, 2):
         design = random_design(zoo_net(), ch, TARGET, bits, seed=seed + 10 * bits)
         ddir = emit_design(design, TARGET, tmp_path / f"d{seed}", seed=seed)
-        res = run(ddir, seeds=(seed,), backpressure_seed=seed, cache_root=CACHE,
-                  max_cycles=500_000)
+        res = api.sim(ddir, seeds=(seed,), backpressure_seed=seed, cache_root=CACHE,
+                      max_cycles=500_000)
         assert res.status == "PASS", f"{res.detail} (mappings {design.accelerator.mappings})"
         assert res.runs[-1]["ops_done"] == len(design.network.convs) + 2
 
@@ -74,7 +76,7 @@ def test_fbnet_network_end_to_end(tmp_path):
     ch = chunk("KYX", (4, 2, 1), (4096, 2048, 2048), (32, 32, 16))
     design = random_design(fbnet_net(8, 16), ch, TARGET, 8, seed=5)
     ddir = emit_design(design, TARGET, tmp_path / "fbnet", seed=5)
-    res = run(ddir, seeds=(0, 1), cache_root=CACHE, max_cycles=1_000_000)
+    res = api.sim(ddir, seeds=(0, 1), cache_root=CACHE, max_cycles=1_000_000)
     assert res.status == "PASS", res.detail
     assert len(res.runs) == 2 and res.runs[-1]["ops_done"] == 6
 
@@ -90,7 +92,8 @@ def test_pipeline_of_chained_engines(tmp_path):
                  for c in net.convs)
     design = make_design(net, Accelerator("pipeline", chs, maps), TARGET, 16, provenance={})
     ddir = emit_design(design, TARGET, tmp_path / "pipe", seed=4)
-    res = run(ddir, seeds=(3,), backpressure_seed=3, cache_root=CACHE, max_cycles=1_000_000)
+    res = api.sim(ddir, seeds=(3,), backpressure_seed=3, cache_root=CACHE,
+                  max_cycles=1_000_000)
     assert res.status == "PASS", res.detail
 
 
@@ -185,9 +188,25 @@ def test_model_predicts_rtl_cycles_within_5_percent(tmp_path, noc):
     net = fbnet_net(8, 32) if noc == "KYX" else single_conv("conv3x3", 16, 16, 16, 3)
     design = best_design(net, FIDELITY_HARDWARE[noc], TARGET, 8, seed=1)
     ddir = emit_design(design, TARGET, tmp_path / "d", seed=1)
-    res = run(ddir, seeds=(0,), cache_root=CACHE)
+    res = api.sim(ddir, seeds=(0,), cache_root=CACHE)
     assert res.status == "PASS", res.detail
     rows = [r for r in op_cycles(json.loads((ddir / "manifest.json").read_text()), res)
             if r.predicted]
     assert len(rows) == len(net.convs)
     assert all(abs(r.ratio - 1) <= 0.05 for r in rows), [(r.node, r.ratio) for r in rows]
+
+
+def test_icarus_runs_the_testbench_bit_exact(tmp_path):
+    """A tiny design on Icarus (4-state, event-driven): bit-exact with the reference, and
+    every op takes the cycles it takes on Verilator."""
+    if shutil.which("iverilog") is None:
+        pytest.skip("iverilog not installed")
+    ch = chunk("KYX", HW["KYX"], GB, RF)
+    design = random_design(single_conv("c", 4, 6, 4, 3), ch, TARGET, 8, seed=1)
+    ddir = emit_design(design, TARGET, tmp_path / "d", seed=1)
+    icarus = api.sim(ddir, cache_root=CACHE, simulator="icarus", run_dir=tmp_path / "ivl")
+    assert icarus.status == "PASS", icarus.detail
+    assert icarus.build.simulator == "icarus"
+    verilator = api.sim(ddir, cache_root=CACHE, run_dir=tmp_path / "vl")
+    assert verilator.status == "PASS", verilator.detail
+    assert icarus.runs[0]["ops"] == verilator.runs[0]["ops"]

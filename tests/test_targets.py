@@ -286,3 +286,15 @@ def test_a_valid_copy_loads_from_a_path(tmp_path):
     for name in BUILTINS:
         t = load_target(write(tmp_path, raw(name), f"{name}_copy.yml"))
         assert t == load_target(name)
+
+
+def test_every_fixed_arch_problem_names_its_field(tmp_path):
+    data = mutated("eyeriss45", fixed_arch={"noc": 3, "unroll": [4, "x"], "gb_words": [1, 2],
+                                            "rf_words": [1, 2, 0], "pes": 168},
+                   clock_mhz=DELETE)
+    with pytest.raises(TargetError) as e:
+        load_target(write(tmp_path, data))
+    msg = str(e.value)
+    for part in ("clock_mhz", "fixed_arch.noc", "fixed_arch.unroll", "fixed_arch.gb_words",
+                 "fixed_arch.rf_words", "fixed_arch.pes: unknown field"):
+        assert part in msg, msg

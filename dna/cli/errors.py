@@ -1,4 +1,8 @@
-"""The `dna` commands' error policy: a user error is one line on stderr and exit code 2."""
+"""The commands' error policy: a user error is one line on stderr and exit code 2.
+
+A user error is a `dna.errors.DnaError` (every user-error class of dna/ and hwgen/ derives
+from it); any other exception is a bug and keeps its traceback.
+"""
 from __future__ import annotations
 
 import functools
@@ -7,8 +11,7 @@ from collections.abc import Callable
 
 import click
 
-from dna import api
-from dna.cost.target import TargetError
+from dna.errors import DnaError
 
 
 def user_errors(fn: Callable) -> Callable:
@@ -17,7 +20,7 @@ def user_errors(fn: Callable) -> Callable:
     def wrapper(*args, **kwargs):
         try:
             return fn(*args, **kwargs)
-        except (*api.USER_ERRORS, TargetError) as e:
+        except DnaError as e:
             click.echo(f"error: {e}", err=True)
             sys.exit(2)
     return wrapper

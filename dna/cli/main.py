@@ -6,7 +6,9 @@ import json
 import click
 
 from dna import __version__, api
+from dna.cli.das import das
 from dna.cli.errors import user_errors
+from dna.cli.search import search, train
 from dna.cost.report import format_report, report_to_dict
 from dna.cost.target import load_target, target_names
 from dna.design import make_design, save_design
@@ -88,9 +90,6 @@ def space(network_spec, dataset, target_spec):
                f"parameters, PE budget {target.max_pes} ({target.name})")
     click.echo(space_size_table(s))
 
-
-from dna.cli.das import das
-from dna.cli.search import search, train
 
 main.add_command(das)
 main.add_command(search)

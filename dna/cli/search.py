@@ -1,34 +1,23 @@
-"""`dna search` and `dna train`: parse options, call dna.search.cosearch / dna.train, print, plot.
+"""`dna search` and `dna train`: parse options, call dna.api.search / dna.api.train, print.
 
 Both run unchanged under `torchrun --nproc_per_node=N -m dna.cli ...` (DDP; only rank 0
 prints and writes files).
 """
 from __future__ import annotations
 
-import math
 import os
 import sys
 from pathlib import Path
 
 import click
-import torch
-import yaml
 
+from dna import api
 from dna.cli.errors import user_errors
-from dna.data import DATASETS, DataSpec
-from dna.search.cosearch import STRATEGIES, ConfigError, config_from_dict, run_search
-
-
-def _load_yaml(path: str) -> dict:
-    try:
-        data = yaml.safe_load(Path(path).read_text())
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: no such config file") from None
-    except yaml.YAMLError as e:
-        raise ConfigError(f"{path}: malformed YAML: {' '.join(str(e).split())}") from None
-    if data is not None and not isinstance(data, dict):
-        raise ConfigError(f"{path}: expected a mapping at the top level")
-    return data or {}
+from dna.cost.target import target_names
+from dna.data import DATASETS
+from dna.plots import ALPHA_PNG, CANDIDATES_PNG
+from dna.search.config import STRATEGIES
+from dna.search.cosearch import LOG
 
 
 def _fmt(x, spec: str = ".3f") -> str:
@@ -56,7 +45,8 @@ def epoch_line(r: dict, epochs: int) -> str:
               "(co-search), seq (SEQ-Opt: MACs penalty, then DAS), random.")
 @click.option("--seed", type=int, help="Override the config's seed.")
 @click.option("--epochs", type=int, help="Override search.epochs.")
-@click.option("--target", help="Override the target (zc706, zcu102, asic45, asic32).")
+@click.option("--target", metavar="NAME|FILE",
+              help=f"Override the target ({', '.join(target_names())}, or a target YAML file).")
 @click.option("--objective", help="Override the objective (fps, latency, energy, edp).")
 @click.option("--precision", type=int, help="Override the precision (8 or 16).")
 @click.option("--resume", is_flag=True, help="Continue from DIR/checkpoint.pt.")
@@ -65,14 +55,9 @@ def epoch_line(r: dict, epochs: int) -> str:
 def search(config_path, out, strategy, seed, epochs, target, objective, precision, resume,
            quiet):
     """Co-search a network and its accelerator; writes DIR/best.json (a design file)."""
-    data = _load_yaml(config_path) if config_path else {}
-    for key, value in (("strategy", strategy), ("seed", seed), ("target", target),
-                       ("objective", objective), ("precision", precision)):
-        if value is not None:
-            data[key] = value
-    if epochs is not None:
-        data["search"] = {**(data.get("search") or {}), "epochs": epochs}
-    cfg = config_from_dict(data, config_path or "config")
+    cfg = api.search_config(config=config_path or None, strategy=strategy, seed=seed,
+                            epochs=epochs, target=target, objective=objective,
+                            precision=precision)
     rank0 = int(_env("RANK", 0)) == 0
     bar = None
     if rank0 and not quiet:
@@ -90,14 +75,12 @@ def search(config_path, out, strategy, seed, epochs, target, objective, precisio
                 sys.stderr.write("\r\033[K")
             click.echo(epoch_line(record, cfg.search.epochs))
 
-    outcome = run_search(cfg, out, resume=resume, on_step=on_step, on_epoch=on_epoch)
+    outcome = api.search(config=cfg, out_dir=out, resume=resume, on_step=on_step,
+                         on_epoch=on_epoch)
     if bar is not None:
         bar.render_finish()
     if outcome.rank != 0:
         return
-    plot_alpha(outcome.space, outcome.alpha, Path(out) / "alpha.png")
-    plot_candidates(outcome.candidates, outcome.records, outcome.design, cfg.objective,
-                    Path(out) / "candidates.png")
     d, recs = outcome.design, outcome.records
     das_s = sum(r["time_das_s"] for r in recs)
     wall = sum(r["time_s"] for r in recs)
@@ -110,8 +93,8 @@ def search(config_path, out, strategy, seed, epochs, target, objective, precisio
     click.echo(f"search   {len(recs)} epochs, {wall:.1f} s (DAS {das_s:.1f} s = "
                f"{das_s / max(wall, 1e-9):.1%}); supernet single-path accuracy "
                f"{recs[-1]['argmax_acc']:.1%}")
-    click.echo(f"wrote    {outcome.design_path}, {Path(out) / 'search.jsonl'}, "
-               f"{Path(out) / 'alpha.png'}, {Path(out) / 'candidates.png'}")
+    click.echo(f"wrote    {outcome.design_path}, {Path(out) / LOG}, "
+               f"{Path(out) / ALPHA_PNG}, {Path(out) / CANDIDATES_PNG}")
 
 
 def _env(name: str, default):
@@ -134,18 +117,15 @@ def _env(name: str, default):
 def train(design_path, epochs, batch_size, lr, seed, data_name, data_root, size, per_channel):
     """Train the design's network from scratch, quantise it (int8/int16 = the design's
     precision) and save the weights (.npz) beside the design file."""
-    from dna.train import train_design
-    data = None
-    if data_name:
-        data = DataSpec(data_name, data_root, size)
     rank0 = int(_env("RANK", 0)) == 0
 
     def on_epoch(e: int, loss: float, acc: float) -> None:
         if rank0:
             click.echo(f"epoch {e + 1:>3}/{epochs}  loss {loss:.4f}  test accuracy {acc:.2%}")
 
-    r = train_design(design_path, epochs=epochs, batch_size=batch_size, lr=lr, seed=seed,
-                     data=data, per_channel=per_channel, on_epoch=on_epoch)
+    r = api.train(design=design_path, epochs=epochs, batch_size=batch_size, lr=lr, seed=seed,
+                  data=data_name, data_root=data_root, size=size, per_channel=per_channel,
+                  on_epoch=on_epoch)
     if rank0:
         click.echo(f"float accuracy  {r.float_acc:.2%}  ({r.test_images} test images, "
                    f"{r.train_s:.1f} s)")
@@ -153,63 +133,3 @@ def train(design_path, epochs, batch_size, lr, seed, data_name, data_root, size,
                    f"{r.int_acc - r.float_acc:+.2%} vs float)")
         click.echo(f"wrote           {r.weights_path}, {r.design_path} (weights: "
                    f"{r.weights_path.name})")
-
-
-# ---------------------------------------------------------------- plots
-
-_METRIC = {"fps": ("fps", "predicted FPS"), "latency": ("latency_ms", "predicted latency (ms)"),
-           "energy": ("energy_uj", "predicted energy (uJ/frame)"),
-           "edp": ("edp_pj_s", "predicted EDP (pJ*s)")}
-
-
-def plot_alpha(space, alpha: torch.Tensor, path: Path) -> None:
-    """Heat-map of P(alpha) per searchable layer, argmax marked."""
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    probs = torch.softmax(alpha.double(), -1).numpy()
-    fig, ax = plt.subplots(figsize=(1 + 0.7 * probs.shape[1], 1.2 + 0.4 * probs.shape[0]))
-    im = ax.imshow(probs, cmap="viridis", vmin=0, vmax=max(probs.max(), 1e-9), aspect="auto")
-    ax.set_xticks(range(len(space.ops)), space.ops, rotation=45, ha="right")
-    ax.set_yticks(range(len(space.slots)), [s.name for s in space.slots])
-    for i, j in enumerate(probs.argmax(1)):
-        ax.text(j, i, f"{probs[i, j]:.2f}", ha="center", va="center", color="w", fontsize=7)
-    ax.set_title("P(alpha) per layer (softmax of the final logits)")
-    fig.colorbar(im, ax=ax)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-
-
-def plot_candidates(cands: list[dict], records: list[dict], design, objective: str,
-                    path: Path) -> None:
-    """Single-path supernet accuracy vs predicted hardware metric of every network seen."""
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    name = objective.split(",")[0].split("=")[0]
-    key, label = _METRIC.get(name, _METRIC["fps"])
-    fig, ax = plt.subplots(figsize=(6, 4.5))
-    if cands:
-        sc = ax.scatter([c[key] for c in cands], [c["acc"] for c in cands],
-                        c=[c["epoch"] for c in cands], cmap="viridis", s=14, alpha=0.7,
-                        label="sampled networks (DAS each)")
-        fig.colorbar(sc, ax=ax, label="epoch")
-    ax.plot([r["argmax_hw"][key] for r in records], [r["argmax_acc"] for r in records],
-            "x-", color="grey", ms=5, lw=0.8, label="argmax network per epoch")
-    final = {"fps": design.predicted["fps"],
-             "latency_ms": design.predicted["latency_cycles"] / design.predicted["clock_mhz"]
-             / 1e3, "energy_uj": design.predicted["energy_per_frame_pj"] / 1e6,
-             "edp_pj_s": design.predicted["edp_pj_s"]}[key]
-    ax.scatter([final], [records[-1]["argmax_acc"]], marker="*", s=200, color="red",
-               label="derived design (final DAS)", zorder=5)
-    if math.isfinite(final) and final > 0:
-        from matplotlib.ticker import NullFormatter
-        ax.set_xscale("log")
-        ax.xaxis.set_minor_formatter(NullFormatter())
-    ax.set_xlabel(f"{label}: inner DAS budget (dots, crosses), final DAS (star)")
-    ax.set_ylabel("single-path accuracy (supernet weights)")
-    ax.legend(fontsize=7, loc="best")
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)

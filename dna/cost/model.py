@@ -11,10 +11,11 @@ from dataclasses import dataclass
 
 import torch
 
-from dna.cost.target import BRAM18K_BITS, DSP_PER_REQUANTIZER, Target
+from dna.cost.resources import chunk_resources
+from dna.cost.target import Target
 from dna.quant.contract import acc_bits
 from dna.space.gads.batch import F64, LayerSet, MappingBatch, tile_words_batch
-from dna.space.gads.typed import RELEVANT, TENSORS
+from dna.space.gads.typed import RELEVANT, TENSORS, window_band, window_rows
 from dna.workload.ir import DIMS
 
 # Relevance of each dim (N K C Y X R S) to inputs, weights, outputs.
@@ -39,7 +40,8 @@ def fetches(bounds: torch.Tensor, relevant: torch.Tensor) -> torch.Tensor:
     """Times a tile is (re)fetched under loops `bounds` (..., T), outer -> inner.
 
     A tile changes whenever a relevant loop with bound > 1 advances, so the count is the
-    product of all bounds down to the innermost such loop (1 if there is none).
+    product of all bounds down to the innermost such loop (1 if there is none). The
+    hardware lowering places its tile loads by the same rule (hwgen.nest `Nest.reload_pos`).
     """
     live = relevant & (bounds > 1)
     pos = torch.arange(1, bounds.shape[-1] + 1, device=bounds.device)
@@ -80,8 +82,8 @@ def dram_runs(ext: torch.Tensor, bounds: torch.Tensor, stride: torch.Tensor,
     """
     n, k, c, y, x, r, s = ext.unbind(-1)
     bc, bx, br, bs = (bounds[..., i] for i in (2, 4, 5, 6))
-    rows = torch.minimum(y * r, (y - 1) * stride + r)
-    gapped = (x - 1) * stride + s > x * s
+    rows = window_rows(y, r, stride, torch.minimum)
+    gapped = ~window_band(x, s, stride)
     runs_i = n * torch.where(follow_k, k, c) * rows * torch.where(gapped, x, 1.0)
     runs_w = torch.where(s == bs, torch.where(r == br, torch.where(c == bc, 1.0, k), k * c),
                          k * c * r)
@@ -236,17 +238,12 @@ def _per_chunk_max(per_layer: torch.Tensor, chunk: torch.Tensor, n_chunks: int) 
     return out.scatter_reduce(1, idx, per_layer, "amax", include_self=True)
 
 
-def bram18k(words: torch.Tensor, banks: torch.Tensor, bits: torch.Tensor,
-            lutram_max_bits: float) -> torch.Tensor:
-    """BRAM18K for a buffer of `words`, split into `banks`, each word `bits` wide.
-
-    A bank takes the narrowest BRAM18K aspect ratio (x9, x18, x36) that holds a word and
-    as many blocks as its depth needs; banks of at most `lutram_max_bits` go to LUTRAM.
-    """
-    depth = torch.ceil(words / banks)
-    width = torch.where(bits <= 9, 9.0, torch.where(bits <= 18, 18.0, 36.0)).to(F64)
-    per_bank = torch.ceil(bits / width) * torch.ceil(depth / (BRAM18K_BITS // width))
-    return torch.where(depth * bits <= lutram_max_bits, 0.0, per_bank * banks)
+def gb_banks(a: LayerAccesses, chunk: torch.Tensor, n_chunks: int) -> torch.Tensor:
+    """(B, H, 3) banks per GB buffer of each chunk: enough for the chunk's most demanding
+    layer to stream its words in its compute time, never more than the array takes in one
+    cycle, at least 1. `chunk` (B, L) is each layer's chunk. The HLS backend builds these."""
+    demand = torch.ceil((a.gb_read + a.gb_write) / a.compute_cycles[..., None])
+    return _per_chunk_max(torch.minimum(demand, a.banks).clamp(min=1), chunk, n_chunks)
 
 
 @dataclass(frozen=True)
@@ -281,6 +278,32 @@ class Costs:
 ENERGY_PARTS = ("mac", "rf", "gb", "dram")
 
 
+def _energy(a: LayerAccesses, m: MappingBatch, target: Target, bits: int,
+            gb_words: torch.Tensor, rf_words: torch.Tensor, dram_bits: torch.Tensor
+            ) -> torch.Tensor:
+    """(B, L, 4) energy of one run of each layer's nest: MACs, RF, GB and DRAM accesses
+    (ENERGY_PARTS), per-access energies from the buffer sizes; `dram_bits` (B, L)."""
+    bits_t = torch.tensor([bits, bits, acc_bits(bits)], dtype=F64)  # word width per tensor
+    abits = float(acc_bits(bits))
+    gb_bytes = gb_words * bits_t / 8  # (B, H, 3): one buffer per tensor
+    rf_bytes = (rf_words * bits_t / 8).sum(-1)  # (B, H): one RF per PE
+    gather_h = m.chunk.unsqueeze(-1).expand(-1, -1, 3)
+    gb_pj_word = (_interp_loglog(target.sram_pj_table, gb_bytes) * bits_t / 16).gather(1,
+                                                                                      gather_h)
+    rf_l = rf_bytes.gather(1, m.chunk)  # (B, L)
+    rf_pj_in = _interp_loglog(target.rf_pj_table, rf_l) * bits / 16
+    rf_pj_acc = rf_pj_in * abits / bits
+
+    pe_cycles = a.compute_cycles * m.spatial.prod(-1)
+    e_mac = pe_cycles * target.mac_pj[bits]
+    e_rf = (pe_cycles * 2 * (rf_pj_in + rf_pj_acc)
+            + (a.rf_fill[..., :2].sum(-1)) * rf_pj_in
+            + (a.rf_fill[..., 2] + a.rf_drain) * rf_pj_acc)
+    e_gb = ((a.gb_read + a.gb_write + a.dram_read + a.dram_write) * gb_pj_word).sum(-1)
+    e_dram = dram_bits * target.dram_pj_per_bit
+    return torch.stack([e_mac, e_rf, e_gb, e_dram], -1)
+
+
 def evaluate(layers: LayerSet, m: MappingBatch, target: Target, bits: int) -> Costs:
     """Evaluate B accelerator points on L layers at `bits` precision (docs/cost_model.md)."""
     a = layer_accesses(layers, m)
@@ -296,10 +319,7 @@ def evaluate(layers: LayerSet, m: MappingBatch, target: Target, bits: int) -> Co
     dram_bytes = dram_bits / 8
     dram_cycles, overhead = dram_timing(a, target, bits, rep)
 
-    # Banks per GB buffer: enough for the chunk's most demanding layer to stream its words
-    # in its compute time, never more than the array takes in one cycle.
-    demand = torch.ceil((a.gb_read + a.gb_write) / a.compute_cycles[..., None])
-    banks = _per_chunk_max(torch.minimum(demand, a.banks).clamp(min=1), m.chunk, n_chunks)
+    banks = gb_banks(a, m.chunk, n_chunks)
     banks_l = banks.gather(1, m.chunk.unsqueeze(-1).expand(-1, -1, 3))  # (B, L, 3)
     gb_cycles = ((a.gb_read + a.gb_write) / banks_l).amax(-1) * rep
     stack = torch.stack([compute, dram_cycles, gb_cycles], -1)
@@ -310,23 +330,7 @@ def evaluate(layers: LayerSet, m: MappingBatch, target: Target, bits: int) -> Co
                                                                           n_chunks)
     rf_words = m.rf_words if m.rf_words is not None else _per_chunk_max(a.rf_tile, m.chunk,
                                                                           n_chunks)
-    gb_bytes = gb_words * bits_t / 8  # (B, H, 3): one buffer per tensor
-    rf_bytes = (rf_words * bits_t / 8).sum(-1)  # (B, H): one RF per PE
-    gather_h = m.chunk.unsqueeze(-1).expand(-1, -1, 3)
-    gb_pj_word = (_interp_loglog(target.sram_pj_table, gb_bytes) * bits_t / 16).gather(1,
-                                                                                      gather_h)
-    rf_l = rf_bytes.gather(1, m.chunk)  # (B, L)
-    rf_pj_in = _interp_loglog(target.rf_pj_table, rf_l) * bits / 16
-    rf_pj_acc = rf_pj_in * abits / bits
-
-    pe_cycles = a.compute_cycles * pes
-    e_mac = pe_cycles * target.mac_pj[bits]
-    e_rf = (pe_cycles * 2 * (rf_pj_in + rf_pj_acc)
-            + (a.rf_fill[..., :2].sum(-1)) * rf_pj_in
-            + (a.rf_fill[..., 2] + a.rf_drain) * rf_pj_acc)
-    e_gb = ((a.gb_read + a.gb_write + a.dram_read + a.dram_write) * gb_pj_word).sum(-1)
-    e_dram = dram_bits / rep * target.dram_pj_per_bit
-    energy = torch.stack([e_mac, e_rf, e_gb, e_dram], -1) * rep[..., None]
+    energy = _energy(a, m, target, bits, gb_words, rf_words, dram_bits / rep) * rep[..., None]
 
     chunk_cycles = torch.zeros(m.batch, n_chunks, dtype=F64).scatter_add(1, m.chunk, latency)
     total_latency = latency.sum(-1)
@@ -337,38 +341,18 @@ def evaluate(layers: LayerSet, m: MappingBatch, target: Target, bits: int) -> Co
     fps = clock_hz / frame
     energy_frame = energy.sum((-1, -2))
 
-    used = m.chunk_pes > 0
-    if target.kind == "fpga":
-        chunk_dsp = (torch.ceil(m.chunk_pes * target.dsp_per_mac[bits])
-                     + DSP_PER_REQUANTIZER) * used
-        bram_words = 2 * gb_words  # double-buffered
-        brams = bram18k(bram_words, banks, bits_t, target.lutram_max_bits)
-        chunk_bram = brams.sum(-1) * used
-        dsp, bram = chunk_dsp.sum(-1), chunk_bram.sum(-1)
-        lutram_bits = torch.where(brams == 0, bram_words * bits_t, 0.0).sum(-1)
-        rf_bits = (rf_words * bits_t).sum(-1) * m.chunk_pes
-        lut = target.lut_base + ((m.chunk_pes * target.lut_per_pe[bits]
-                                  + (lutram_bits + rf_bits) / 64) * used).sum(-1)
-        area = torch.zeros_like(dsp)
-        feasible = (dsp <= target.dsp) & (bram <= target.bram18k) & (lut <= target.lut)
-    else:
-        dsp = bram = lut = torch.zeros(m.batch, dtype=F64)
-        chunk_dsp = chunk_bram = torch.zeros_like(m.chunk_pes)
-        area_um2 = (m.chunk_pes * (target.pe_area_um2[bits]
-                                   + rf_bytes * target.rf_area_um2_per_byte)
-                    + 2 * gb_bytes.sum(-1) / 1024 * target.sram_area_um2_per_kib) * used
-        area = area_um2.sum(-1) / 1e6
-        feasible = area <= target.area_mm2
+    r = chunk_resources(m, target, bits, banks, gb_words, rf_words)
+    gather_h = m.chunk.unsqueeze(-1).expand(-1, -1, 3)
     fits = ((a.gb_tile <= gb_words.gather(1, gather_h)).all(-1)
             & (a.rf_tile <= rf_words.gather(1, gather_h)).all(-1)).all(-1)
-    feasible = feasible & fits & (m.chunk_pes.sum(-1) <= target.max_pes)
+    feasible = r.within_budget & fits & (m.chunk_pes.sum(-1) <= target.max_pes)
 
     return Costs(
         compute_cycles=compute, dram_cycles=dram_cycles, gb_cycles=gb_cycles,
         latency_cycles=latency, overhead_cycles=overhead, bound=bound,
         utilisation=layers.macs / (compute * pes), dram_bytes=dram_bytes, energy_pj=energy,
-        chunk_cycles=chunk_cycles, chunk_dsp=chunk_dsp, chunk_bram18k=chunk_bram, dsp=dsp,
-        bram18k=bram, lut=lut, area_mm2=area,
+        chunk_cycles=chunk_cycles, chunk_dsp=r.chunk_dsp, chunk_bram18k=r.chunk_bram18k,
+        dsp=r.dsp, bram18k=r.bram18k, lut=r.lut, area_mm2=r.area_mm2,
         frame_cycles=frame, frame_latency_cycles=total_latency, fps=fps,
         gops=2 * layers.macs.sum() * fps / 1e9, energy_per_frame_pj=energy_frame,
         edp_pj_s=energy_frame * total_latency / clock_hz, feasible=feasible,

@@ -155,11 +155,8 @@ def target_from_dict(data: Any, where: str) -> Target:
                 continue
             v = {int(k): float(x) for k, x in v.items()}
         if key.endswith("_table"):
-            try:
-                v = tuple((float(a), float(b)) for a, b in v)
-                assert len(v) >= 2 and all(a > 0 and b > 0 for a, b in v)
-                assert all(a0 < a1 for (a0, _), (a1, _) in zip(v, v[1:]))
-            except (TypeError, ValueError, AssertionError):
+            v = _pj_table(v)
+            if v is None:
                 problems.append(f"{key}: expected >= 2 [bytes, pJ] pairs, positive, "
                                 f"increasing in bytes")
                 continue
@@ -168,17 +165,51 @@ def target_from_dict(data: Any, where: str) -> Target:
     problems += [f"{k}: unknown field" for k in sorted(unknown)]
     fixed = None
     if data.get("fixed_arch") is not None:
-        fa = data["fixed_arch"]
-        try:
-            fixed = FixedArch(str(fa["noc"]), tuple(int(u) for u in fa["unroll"]),
-                              tuple(int(w) for w in fa["gb_words"]),
-                              tuple(int(w) for w in fa["rf_words"]))
-            assert len(fixed.gb_words) == 3 and len(fixed.rf_words) == 3
-        except (KeyError, TypeError, ValueError, AssertionError):
-            problems.append("fixed_arch: expected noc, unroll, gb_words[3], rf_words[3]")
+        fixed = _fixed_arch(data["fixed_arch"], problems)
     if problems:
         raise TargetError(f"{where}: " + "; ".join(problems))
     return Target(fixed_arch=fixed, **values)
+
+
+def _pj_table(v: list) -> tuple[tuple[float, float], ...] | None:
+    """The (bytes, pJ) points of an energy table, or None unless they are >= 2 positive
+    pairs increasing in bytes."""
+    try:
+        pts = tuple((float(a), float(b)) for a, b in v)
+    except (TypeError, ValueError):  # not pairs of numbers
+        return None
+    if len(pts) < 2 or not all(a > 0 and b > 0 for a, b in pts):
+        return None
+    if not all(a0 < a1 for (a0, _), (a1, _) in zip(pts, pts[1:])):
+        return None
+    return pts
+
+
+def _fixed_arch(fa: Any, problems: list[str]) -> FixedArch | None:
+    """The `fixed_arch` block, or None with one problem per bad field in `problems`."""
+    expected = "expected a mapping with noc, unroll, gb_words[3], rf_words[3]"
+    if not isinstance(fa, dict):
+        problems.append(f"fixed_arch: {expected}")
+        return None
+    before = len(problems)
+    if not isinstance(fa.get("noc"), str):
+        problems.append(f"fixed_arch.noc: expected a NoC name, got {fa.get('noc')!r}")
+    words: dict[str, tuple[int, ...]] = {}
+    for key, n in (("unroll", None), ("gb_words", 3), ("rf_words", 3)):
+        v = fa.get(key)
+        ok = isinstance(v, list) and (len(v) == n if n else len(v) >= 1)
+        if not ok or not all(isinstance(x, int) and not isinstance(x, bool) and x > 0
+                             for x in v):
+            size = f"{n} " if n else ""
+            problems.append(f"fixed_arch.{key}: expected a list of {size}positive integers, "
+                            f"got {v!r}")
+        else:
+            words[key] = tuple(v)
+    problems += [f"fixed_arch.{k}: unknown field (expected noc, unroll, gb_words, rf_words)"
+                 for k in fa if k not in ("noc", "unroll", "gb_words", "rf_words")]
+    if len(problems) > before:
+        return None
+    return FixedArch(fa["noc"], words["unroll"], words["gb_words"], words["rf_words"])
 
 
 def pe_budget_problems(chunk_pes: list[int], target: Target, bits: int,

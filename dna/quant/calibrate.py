@@ -19,11 +19,11 @@ from dna.quant.contract import (
     QuantError,
     QuantizedNetwork,
     QuantParams,
-    _consumers,
-    _fuse_acts,
     acc_bits,
     acc_max,
     channel_shuffle,
+    consumers,
+    fuse_act_clamps,
     params_type,
     qmax,
     qmin,
@@ -104,7 +104,7 @@ def quantize_network(net: Network, float_weights: dict[str, tuple], calib_inputs
     lo, hi = qmin(bits), qmax(bits)
     outs = float_forward(net, float_weights, calib_inputs)
     amax = {name: float(t.abs().max()) for name, t in outs.items()}
-    cons = _consumers(net)
+    cons = consumers(net)
     for node in net.nodes:
         if isinstance(node, Act) and cons[node.inputs[0]] == [node.name]:
             amax[node.inputs[0]] = amax[node.name]
@@ -137,7 +137,7 @@ def quantize_network(net: Network, float_weights: dict[str, tuple], calib_inputs
             params[node.name] = PoolQ(m, shift)
     scale.pop(INPUT)
     return QuantizedNetwork(net, bits, max(amax[INPUT], 1e-8) / hi,
-                            _fuse_acts(net, params), scale)
+                            fuse_act_clamps(net, params), scale)
 
 
 def random_quantized_network(net: Network, bits: int, seed: int, *,
@@ -177,6 +177,6 @@ def random_quantized_network(net: Network, bits: int, seed: int, *,
             (m,), shift = shared_multipliers([1.0 / window_size(node)])
             params[node.name] = PoolQ(m, shift)
     scales = {n.name: 1.0 for n in net.nodes}
-    return QuantizedNetwork(net, bits, 1.0, _fuse_acts(net, params), scales)
+    return QuantizedNetwork(net, bits, 1.0, fuse_act_clamps(net, params), scales)
 
 

@@ -274,7 +274,8 @@ def check_quantized(qnet: QuantizedNetwork) -> list[str]:
 
 
 
-def _consumers(net: Network) -> dict[str, list[str]]:
+def consumers(net: Network) -> dict[str, list[str]]:
+    """The nodes that read each tensor (every node's output, and INPUT), in network order."""
     out: dict[str, list[str]] = {INPUT: [], **{n.name: [] for n in net.nodes}}
     for n in net.nodes:
         for src in n.inputs:
@@ -282,16 +283,30 @@ def _consumers(net: Network) -> dict[str, list[str]]:
     return out
 
 
-def _fuse_acts(net: Network, params: dict[str, QuantParams]) -> dict[str, QuantParams]:
+def _act_producers(net: Network, params: dict[str, QuantParams]) -> dict[str, str]:
+    """Act -> producer for every Act that is the only consumer of a Conv or Add."""
+    cons = consumers(net)
+    return {n.name: n.inputs[0] for n in net.nodes
+            if isinstance(n, Act) and cons[n.inputs[0]] == [n.name]
+            and isinstance(params.get(n.inputs[0]), (ConvQ, AddQ))}
+
+
+def fuse_act_clamps(net: Network, params: dict[str, QuantParams]) -> dict[str, QuantParams]:
     """A Conv or Add whose only consumer is an Act takes the Act's clamp as its own (the Act
     stays: clamping twice to the same range changes nothing, so backends may drop it)."""
-    cons = _consumers(net)
-    for node in net.nodes:
-        src = node.inputs[0]
-        if isinstance(node, Act) and cons[src] == [node.name] and src in params \
-                and isinstance(params[src], (ConvQ, AddQ)):
-            act = params[node.name]
-            params[src] = replace(params[src], act_min=act.act_min, act_max=act.act_max)
+    for act, src in _act_producers(net, params).items():
+        q = params[act]
+        params[src] = replace(params[src], act_min=q.act_min, act_max=q.act_max)
     return params
 
 
+def fused_acts(qnet: QuantizedNetwork) -> dict[str, str]:
+    """Act nodes the hardware drops (act -> producer): the only consumer of a Conv or Add
+    whose clamp range lies inside the Act's, so the producer's output is the Act's. The HLS
+    and RTL backends and the simulators read this one rule."""
+    out = {}
+    for act, src in _act_producers(qnet.network, qnet.nodes).items():
+        a, q = qnet.nodes[act], qnet.nodes[src]
+        if a.act_min <= q.act_min and q.act_max <= a.act_max:
+            out[act] = src
+    return out

@@ -1,4 +1,9 @@
-"""DNS hardware side: DAS on sampled networks and the per-op hardware cost (paper Eq. 4, 5).
+"""Per-op hardware costs for the co-search (paper Eq. 4, 5): DAS runs on sampled networks.
+
+`DASRunner` runs DAS (dna.search.das) on the networks sampled from P(alpha), cached by
+architecture; `op_costs` charges every candidate op its average cost on the accelerators
+those runs found (Eq. 4), and `hw_loss` weighs that table with GS(alpha) (Eq. 5). SEQ-Opt
+charges MACs instead (`macs_table`).
 
 Eq. 4. For each of the M networks sampled from P(alpha), DAS finds an accelerator hw_m.
 Every candidate op O_lk is then charged its cost on every hw_m, averaged over m:
@@ -18,7 +23,7 @@ Each is divided by the mean total of the M sampled networks (stem and head inclu
 L_hw = sum_l sum_k w_lk cost_lk (Eq. 5) is ~1 for a typical sampled network and lambda is
 dimensionless; edp charges latency/L_ref + energy/E_ref (the first-order change of
 log EDP) and a mix such as fps=1,energy=0.5 the weighted sum of its parts. Each conv takes
-the mapping that minimises the objective's log. SEQ-Opt charges MACs (`macs_table`).
+the mapping that minimises the objective's log.
 """
 from __future__ import annotations
 
@@ -257,12 +262,6 @@ def hw_loss(weights: torch.Tensor, table: torch.Tensor) -> torch.Tensor:
     return (weights * table.to(weights.device)).sum()
 
 
-def alpha_entropy(alpha: torch.Tensor) -> float:
-    """Mean per-layer entropy of softmax(alpha) in nats (log K when uniform)."""
-    p = torch.softmax(alpha.detach().double(), -1)
-    return float(-(p * p.clamp_min(1e-30).log()).sum(-1).mean())
-
-
 def result_metrics(res: SearchResult) -> dict[str, float]:
     """Predicted figures of a DAS result for logs and plots."""
     r = res.report
@@ -276,40 +275,3 @@ def hw_cost(metrics: dict[str, float], objective: str) -> float:
     value = {"fps": 1.0 / metrics["fps"], "latency": metrics["latency_ms"],
              "energy": metrics["energy_uj"], "edp": metrics["edp_pj_s"]}
     return math.exp(sum(w * math.log(value[m]) for m, w in parse_objective(objective).weights))
-
-
-# ---------------------------------------------------------------- supernet phases (Alg. 1)
-
-def batch_stat_bn(model: torch.nn.Module):
-    """Context: BN normalises with batch statistics and leaves its state alone (momentum 0,
-    batch counter restored), for scoring single paths of a supernet whose running
-    statistics belong to the mixture."""
-    import contextlib
-
-    @contextlib.contextmanager
-    def ctx():
-        bns = [m for m in model.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
-        saved = [(m.momentum, m.training, m.num_batches_tracked.clone()) for m in bns]
-        for m in bns:
-            m.momentum, m.training = 0.0, True
-        try:
-            yield
-        finally:
-            for m, (mom, tr, n) in zip(bns, saved):
-                m.momentum, m.training = mom, tr
-                m.num_batches_tracked.copy_(n)
-    return ctx()
-
-
-@torch.no_grad()
-def single_path_score(model, weights: torch.Tensor, x: torch.Tensor, y: torch.Tensor,
-                      device: torch.device, batch: int = 256) -> tuple[float, float]:
-    """(accuracy, mean cross-entropy) of the single path `weights` (one-hot rows) on x, y."""
-    correct, loss = 0, 0.0
-    with batch_stat_bn(model):
-        for i in range(0, len(y), batch):
-            xb, yb = x[i:i + batch].to(device), y[i:i + batch].to(device)
-            logits = model(xb, weights.to(device), skip_zero=True)
-            loss += float(torch.nn.functional.cross_entropy(logits, yb, reduction="sum"))
-            correct += int((logits.argmax(1) == yb).sum())
-    return correct / max(len(y), 1), loss / max(len(y), 1)

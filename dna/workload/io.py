@@ -52,13 +52,13 @@ from dna.workload.ir import (
 
 def _pos_int(v: Any) -> int:
     if isinstance(v, bool) or not isinstance(v, int) or v < 1:
-        raise ValueError(f"expected a positive integer, got {v!r}")
+        raise WorkloadError(f"expected a positive integer, got {v!r}")
     return v
 
 
 def _nonneg_int(v: Any) -> int:
     if isinstance(v, bool) or not isinstance(v, int) or v < 0:
-        raise ValueError(f"expected a non-negative integer, got {v!r}")
+        raise WorkloadError(f"expected a non-negative integer, got {v!r}")
     return v
 
 
@@ -68,13 +68,13 @@ def _kernel(v: Any) -> tuple[int, int]:
     if (isinstance(v, list) and len(v) == 2
             and all(isinstance(x, int) and not isinstance(x, bool) and x >= 1 for x in v)):
         return v[0], v[1]
-    raise ValueError(f"expected a positive integer or [rows, cols], got {v!r}")
+    raise WorkloadError(f"expected a positive integer or [rows, cols], got {v!r}")
 
 
 def _choice(*options: str) -> Callable[[Any], str]:
     def check(v: Any) -> str:
         if v not in options:
-            raise ValueError(f"expected one of {', '.join(options)}, got {v!r}")
+            raise WorkloadError(f"expected one of {', '.join(options)}, got {v!r}")
         return v
     return check
 
@@ -166,7 +166,7 @@ def _parse_layer(layer: Any, at: str, shapes: dict[str, Shape | None], prev: str
             continue
         try:
             values[key] = check(layer[key])
-        except ValueError as exc:
+        except WorkloadError as exc:
             problems.append(f"{at}.{key}: {exc}")
     inputs = layer.get("inputs", [prev])
     inputs = [inputs] if isinstance(inputs, str) else inputs
@@ -205,7 +205,7 @@ def network_from_dict(data: Any, where: str = "network") -> Network:
     batch = data.get("batch", 1)
     try:
         _pos_int(batch)
-    except ValueError as exc:
+    except WorkloadError as exc:
         problems.append(f"batch: {exc}")
         batch = None
     chw = data.get("input")

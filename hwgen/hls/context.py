@@ -3,7 +3,8 @@
 Per chunk: its feature-map memory layout (stream inputs, then every tensor it produces),
 its DRAM weight image, its buffers (sizes from the design, GB banks from the cost model's
 words-per-cycle rule) and its engine program (read streams, run nodes, write streams).
-Per conv layer: a configuration struct and the loop nest (`hwgen.fpga_nest`).
+Per conv layer: a configuration struct and the loop nest (`hwgen.hls.loops` over the
+lowering of `hwgen.nest`).
 Per non-conv node: a configuration struct for its template in dna_ops.h.
 """
 from __future__ import annotations
@@ -14,10 +15,10 @@ from dataclasses import dataclass
 import networkx as nx
 import torch
 
-from dna.cost.model import layer_accesses
+from dna.cost.model import gb_banks, layer_accesses
 from dna.cost.target import BRAM18K_BITS, Target
 from dna.design import Design
-from dna.quant.contract import AddQ, ConvQ, QuantizedNetwork, acc_bits, qmax, qmin
+from dna.quant.contract import ConvQ, QuantizedNetwork, acc_bits, fused_acts, qmax, qmin
 from dna.space.gads.batch import encode, network_layers
 from dna.space.gads.typed import NOCS, TENSORS, problem_of, tile_extents, tile_words
 from dna.workload.ir import (
@@ -27,13 +28,13 @@ from dna.workload.ir import (
     Add,
     Conv,
     GlobalAvgPool,
-    Network,
     Pool,
     Shuffle,
 )
 from hwgen.errors import HwgenError
 from hwgen.graph import INPUT_NODE, OUTPUT_NODE, chunk_id, node_chunks
 from hwgen.hls.loops import loop_nest
+from hwgen.nest import Nest, input_layout, make_nest
 
 FIELDS_PER_LINE = 7  # declarations per line of a generated configuration struct
 
@@ -62,23 +63,6 @@ def c_ident(names: list[str]) -> dict[str, str]:
     return out
 
 
-def fused_acts(net: Network, qnet: QuantizedNetwork) -> dict[str, str]:
-    """Act nodes computed by their producer's clamp (act -> producer): the only consumer of
-    a Conv or Add whose clamp range lies inside the Act's (dna.quant fuses them so)."""
-    consumers: dict[str, list[str]] = {}
-    for n in net.nodes:
-        for s in n.inputs:
-            consumers.setdefault(s, []).append(n.name)
-    out = {}
-    for n in net.nodes:
-        src = n.inputs[0]
-        q, act = qnet.nodes.get(src), qnet.nodes.get(n.name)
-        if isinstance(n, Act) and isinstance(q, (ConvQ, AddQ)) and consumers[src] == [n.name] \
-                and act.act_min <= q.act_min and q.act_max <= act.act_max:
-            out[n.name] = src
-    return out
-
-
 def _fields(*groups: tuple[str, list[tuple[str, object]]]) -> list[dict]:
     """Struct fields for the templates, by comment group, up to FIELDS_PER_LINE
     declarations of one C type per line: [{comment, lines: [{ctype, decls}]}]."""
@@ -98,32 +82,27 @@ def _fields(*groups: tuple[str, list[tuple[str, object]]]) -> list[dict]:
 
 
 def _banks(design: Design) -> list[list[int]]:
-    """GB banks per chunk and tensor: enough for the chunk's most demanding layer to move
-    its words in its compute time, never more than the PE array takes in one cycle (the
-    cost model's rule, dna/cost/model.py)."""
+    """GB banks per chunk and tensor: the cost model's rule (`dna.cost.model.gb_banks`),
+    at most one bank per word of the buffer."""
     acc = design.accelerator
     a = layer_accesses(network_layers(design.network), encode([acc]))
-    demand = torch.ceil((a.gb_read + a.gb_write) / a.compute_cycles[..., None])
-    per_layer = torch.minimum(demand, a.banks).clamp(min=1)[0]  # (L, 3)
-    banks = [[1, 1, 1] for _ in acc.chunks]
-    for m, row in zip(acc.mappings, per_layer.tolist()):
-        banks[m.chunk] = [max(b, int(v)) for b, v in zip(banks[m.chunk], row)]
-    return [[min(b, w) for b, w in zip(bk, ch.gb_words)] for bk, ch in zip(banks, acc.chunks)]
+    chunk = torch.tensor([[m.chunk for m in acc.mappings]])
+    banks = gb_banks(a, chunk, len(acc.chunks))[0].tolist()  # (H, 3)
+    return [[min(int(b), w) for b, w in zip(bk, ch.gb_words)]
+            for bk, ch in zip(banks, acc.chunks)]
 
 
-def _layer_fields(conv: Conv, m, chunk, place: dict[str, Placement], w_off: int,
+def _layer_fields(nest: Nest, place: dict[str, Placement], w_off: int,
                   q: ConvQ) -> list[dict]:
-    p = problem_of(conv)
-    ext = tile_extents(m, chunk)
-    g, a, f = (dict(zip(DIMS, ext[k])) for k in ("gb", "array", "rf"))
-    st = conv.stride
+    conv, p, st = nest.conv, nest.prob, nest.stride
+    g, a, f = ({d: nest.ext(lv, d) for d in DIMS} for lv in ("gb", "arr", "rf"))
 
-    def band(e: dict, prefix: str) -> list[tuple[str, int]]:
-        row_step, col_step = min(st, e["R"]), min(st, e["S"])
-        return [(f"{prefix}_CH", e["K"] if p.inputs_follow_k else e["C"]),
-                (f"{prefix}_ROWS", (e["Y"] - 1) * row_step + e["R"]),
-                (f"{prefix}_COLS", (e["X"] - 1) * col_step + e["S"]),
-                (f"{prefix}_ROW_STEP", row_step), (f"{prefix}_COL_STEP", col_step)]
+    def band(level: str, prefix: str) -> list[tuple[str, int]]:
+        lay = input_layout(nest, level)
+        row_step, col_step = lay.periods
+        return [(f"{prefix}_CH", lay.ch), (f"{prefix}_ROWS", lay.rows),
+                (f"{prefix}_COLS", lay.cols), (f"{prefix}_ROW_STEP", row_step),
+                (f"{prefix}_COL_STEP", col_step)]
 
     return _fields(
         ("loop bounds of one group's nest; groups run in turn", [
@@ -135,9 +114,9 @@ def _layer_fields(conv: Conv, m, chunk, place: dict[str, Placement], w_off: int,
             ("OUT_C", conv.k), ("IN_OFF", place[conv.inputs[0]].offset),
             ("OUT_OFF", place[conv.name].offset), ("W_OFF", w_off),
             ("ACT_MIN", q.act_min), ("ACT_MAX", q.act_max)]),
-        ("GB tile: one DRAM step", [(f"G{d}", g[d]) for d in DIMS] + band(g, "G")),
+        ("GB tile: one DRAM step", [(f"G{d}", g[d]) for d in DIMS] + band("gb", "G")),
         ("array tile: one GB step, all PEs", [(f"A{d}", a[d]) for d in DIMS]),
-        ("RF tile: one PE", [(f"F{d}", f[d]) for d in DIMS] + band(f, "F")),
+        ("RF tile: one PE", [(f"F{d}", f[d]) for d in DIMS] + band("rf", "F")),
     )
 
 
@@ -223,7 +202,7 @@ def build_context(design: Design, target: Target, qnet: QuantizedNetwork,
     if qnet.bits != bits:
         raise HwgenError(f"the weights are {qnet.bits}-bit but the design is {bits}-bit")
     _check_fits(design, target)
-    whole = _Whole(design, qnet, graph, node_chunks(net, acc), fused_acts(net, qnet),
+    whole = _Whole(design, qnet, graph, node_chunks(net, acc), fused_acts(qnet),
                    c_ident([INPUT] + [n.name for n in net.nodes]),
                    {INPUT: net.input_shape} | {n.name: n.out_shape for n in net.nodes})
     place: dict[str, Placement] = {}  # the producer's copy of every tensor
@@ -269,15 +248,9 @@ def _chunk_context(w: _Whole, ci: int, banks: list[int]) -> tuple[dict, dict[str
         put(node.name)
         q, name = w.qnet.nodes.get(node.name), w.ident[node.name]
         if isinstance(node, Conv):
-            m = next(m for m in w.design.accelerator.mappings if m.layer == node.name)
-            nest = loop_nest(node, m, hw, name, cid)
-            psum_words = max(psum_words, node.out_shape.elements if nest["psum"] else 0)
+            ops.append(_conv_op(w, node, ci, local, w_off))
+            psum_words = max(psum_words, node.out_shape.elements if ops[-1]["psum"] else 0)
             params.append(_conv_params(node, q, name, w.design.precision))
-            comment = _layer_comment(node, m)
-            ops.append({"kind": "conv", "name": node.name, "cfg": f"{name}_cfg", "nest": nest,
-                        "fn": f"{name}_run", "psum": nest["psum"], "comment": comment,
-                        "title": comment[0],
-                        "fields": _layer_fields(node, m, hw, local, w_off, q)})
             w_off += node.weight_count
         else:
             fn, fields = _node_fields(node, q, local, w.design.precision)
@@ -301,6 +274,18 @@ def _chunk_context(w: _Whole, ci: int, banks: list[int]) -> tuple[dict, dict[str
         "wgt_words": max(w_off, 1), "psum_words": psum_words, "ins": ins, "ops": ops,
         "outs": outs, "params": params,
         "layers": [n.name for n in net.nodes if w.where[n.name] == ci]}, local
+
+
+def _conv_op(w: _Whole, conv: Conv, ci: int, place: dict[str, Placement], w_off: int) -> dict:
+    """The engine-program entry of a conv on chunk `ci`: its loop nest and config struct."""
+    m = next(m for m in w.design.accelerator.mappings if m.layer == conv.name)
+    nest = make_nest(conv, problem_of(conv), m, w.design.accelerator.chunks[ci])
+    name, comment = w.ident[conv.name], _layer_comment(conv, m)
+    loops = loop_nest(nest, name, chunk_id(ci))
+    return {"kind": "conv", "name": conv.name, "cfg": f"{name}_cfg", "nest": loops,
+            "fn": f"{name}_run", "psum": loops["psum"], "comment": comment,
+            "title": comment[0],
+            "fields": _layer_fields(nest, place, w_off, w.qnet.nodes[conv.name])}
 
 
 def _rank(graph: nx.DiGraph, node: str) -> int:

@@ -5,28 +5,19 @@ RF loops, each level in the mapping's order; a loop of bound 1 is left out (its 
 Innermost: one call of the chunk's PE array (the spatial loops, unrolled), under
 `PIPELINE II=1` on the innermost loop.
 
-Tile moves sit where the cost model counts them (docs/cost_model.md §2): a tensor's GB tile
-is (re)loaded right inside the innermost DRAM loop relevant to it, its RF tiles right inside
-the innermost DRAM-or-GB loop relevant to it; loops further in reuse the tile. The outputs
-tile is a visit: loaded (bias on the first visit, parked partial sums on later ones) where
-it changes and stored at the end of that loop body (requantised on the last visit, parked
-in DRAM otherwise). First and last visits are decided by the reduction (C, R, S) DRAM loops
-outside the visit.
+Tile moves sit where the lowering (hwgen.nest) puts them, the points where the cost model
+counts them: a tensor's GB tile is (re)loaded right inside `Nest.reload_pos(t, "gb")`, its
+RF tiles right inside `Nest.reload_pos(t, "rf")`; loops further in reuse the tile. The
+outputs tile is a visit: loaded (bias on the first visit, parked partial sums on later ones)
+where it changes and stored at the end of that loop body (requantised on the last visit,
+parked in DRAM otherwise). First and last visits are decided by the loops of
+`Nest.psum_positions`.
 """
 from __future__ import annotations
 
-from dna.space.gads.typed import (
-    TEMPORAL_LEVELS,
-    TENSORS,
-    ChunkHW,
-    LayerMapping,
-    problem_of,
-    relevant_dims,
-    tile_extents,
-)
-from dna.workload.ir import DIMS, Conv
+from dna.workload.ir import DIMS
+from hwgen.nest import Nest, layout_dims, relevant, tile_coefs
 
-REDUCTION = "CRS"
 VAR_PREFIX = {"dram": "d", "gb": "g", "rf": "r"}
 INDENT = "  "
 
@@ -41,67 +32,78 @@ def _linear(terms: list[tuple[str, int]]) -> str:
     return " + ".join(parts) or "0"
 
 
-def loop_nest(conv: Conv, m: LayerMapping, chunk: ChunkHW, ident: str, cid: str) -> dict:
-    """Loops, tile moves and the PE-array call of `conv` (see module docstring)."""
-    p = problem_of(conv)
-    rel = {t: relevant_dims(t, p.inputs_follow_k) for t in TENSORS}
-    loops = []
-    if p.repeat > 1:
-        loops.append({"level": "group", "dim": "", "var": "grp", "bound": p.repeat,
-                      "label": "GROUP"})
-    for level, order in zip(TEMPORAL_LEVELS, m.order):
-        for d in order:
-            if m.factor(level, d) > 1:
-                loops.append({"level": level, "dim": d, "bound": m.factor(level, d),
-                              "var": VAR_PREFIX[level] + d.lower(),
-                              "label": f"{level.upper()}_{d}"})
-    present = {(lp["level"], lp["dim"]): lp["var"] for lp in loops}
+def _loop(level: str, dim: str, bound: int) -> dict:
+    if level == "g":
+        return {"level": "group", "dim": "", "var": "grp", "bound": bound, "label": "GROUP"}
+    return {"level": level, "dim": dim, "bound": bound, "var": VAR_PREFIX[level] + dim.lower(),
+            "label": f"{level.upper()}_{dim}"}
 
-    def idx(level: str, dims: str, tensor: str) -> list[str]:
-        """Loop indices of `dims` at `level`; 0 for dims irrelevant to `tensor` (their
-        loops may sit inside the call)."""
-        return [present.get((level, d), "0") if d in rel[tensor] else "0" for d in dims]
 
-    def anchor(tensor: str, levels: tuple[str, ...]) -> int:
-        """Index of the innermost loop (of `levels`, or the group loop) relevant to
-        `tensor`; -1 before every loop."""
-        hits = [i for i, lp in enumerate(loops) if lp["level"] == "group"
-                or (lp["level"] in levels and lp["dim"] in rel[tensor])]
-        return max(hits, default=-1)
+def _loops(nest: Nest) -> tuple[list[dict], dict[int, int]]:
+    """The loops that exist (bound > 1), outer -> inner, and the loop index of each nest
+    position that has one."""
+    loops, at = [], {}
+    for pos, (d, b) in enumerate(zip(nest.dims, nest.bounds)):
+        if b > 1:
+            at[pos] = len(loops)
+            loops.append(_loop(nest.level_of(pos), d, b))
+    loops += [_loop("rf", d, nest.f_rf[d]) for d in nest.rf_order if nest.f_rf[d] > 1]
+    return loops, at
 
-    grp = "grp" if p.repeat > 1 else "0"
-    L, LC = f"{ident}_cfg", f"{ident}_cfg, {cid}_cfg"
-    opens: dict[int, list] = {i: [] for i in range(-1, len(loops))}
-    closes: dict[int, list] = {i: [] for i in range(-1, len(loops))}
 
-    a_out = anchor("outputs", ("dram",))
-    outer_red = [lp for lp in loops[:max(a_out, 0)]
-                 if lp["level"] == "dram" and lp["dim"] in REDUCTION]
-    first = " && ".join(f"{lp['var']} == 0" for lp in outer_red)
-    last = " && ".join(f"{lp['var']} == {lp['bound'] - 1}" for lp in outer_red)
-    d_out = [grp] + idx("dram", "NKYX", "outputs")
+def _output_visit(outer_red: list[dict], ident: str, d_out: list[str]) -> tuple[dict, dict]:
+    """(load, store) of an output GB tile: bias in and requantised out, or, under the outer
+    reduction loops `outer_red`, parked partial sums in and out except on the first and the
+    last visit."""
+    L = f"{ident}_cfg"
     init = _call("gb_init_outputs", L, ["out_gb", f"{ident}_bias"] + d_out)
     store = _call("gb_store_outputs", L,
                   ["out_gb", "fmap", f"{ident}_mult", f"{ident}_shift"] + d_out)
-    if outer_red:
-        init = {"kind": "if", "cond": first, "then": init,
-                "else": _call("gb_load_psums", L, ["out_gb", "psum"] + d_out)}
-        store = {"kind": "if", "cond": last, "then": store,
-                 "else": _call("gb_store_psums", L, ["out_gb", "psum"] + d_out)}
-    opens[anchor("inputs", ("dram",))].append(
-        _call("gb_load_inputs", L, ["in_gb", "fmap", grp] + idx("dram", DIMS, "inputs")))
-    opens[anchor("weights", ("dram",))].append(
-        _call("gb_load_weights", L, ["w_gb", "wgt", grp] + idx("dram", "KCRS", "weights")))
-    opens[a_out].append(init)
-    closes[a_out].append(store)
-    both = ("dram", "gb")
-    opens[anchor("inputs", both)].append(
-        _call("rf_fill_inputs", LC, ["in_rf", "in_gb"] + idx("gb", DIMS, "inputs")))
-    opens[anchor("weights", both)].append(
-        _call("rf_fill_weights", LC, ["w_rf", "w_gb"] + idx("gb", "KCRS", "weights")))
-    opens[anchor("outputs", both)].append(_call("rf_clear_outputs", LC, ["o_rf"]))
-    drain = _call("rf_drain_outputs", LC, ["out_gb", "o_rf"] + idx("gb", "NKYX", "outputs"))
-    closes[anchor("outputs", both)].insert(0, drain)  # before the GB store at that loop
+    if not outer_red:
+        return init, store
+    first = " && ".join(f"{lp['var']} == 0" for lp in outer_red)
+    last = " && ".join(f"{lp['var']} == {lp['bound'] - 1}" for lp in outer_red)
+    return ({"kind": "if", "cond": first, "then": init,
+             "else": _call("gb_load_psums", L, ["out_gb", "psum"] + d_out)},
+            {"kind": "if", "cond": last, "then": store,
+             "else": _call("gb_store_psums", L, ["out_gb", "psum"] + d_out)})
+
+
+def loop_nest(nest: Nest, ident: str, cid: str) -> dict:
+    """Loops, tile moves and the PE-array call of `nest` (see module docstring)."""
+    loops, at = _loops(nest)
+    present = {(lp["level"], lp["dim"]): lp["var"] for lp in loops}
+
+    def idx(level: str, dims: str, t: str) -> list[str]:
+        """Loop indices of `dims` at `level`; 0 for dims irrelevant to tensor t (their
+        loops may sit inside the call)."""
+        return [present.get((level, d), "0") if relevant(t, d, nest.depthwise) else "0"
+                for d in dims]
+
+    def reload(t: str, tile: str) -> int:
+        """Loop index inside which t's `tile` is (re)loaded; -1 before every loop."""
+        pos = nest.reload_pos(t, tile)
+        return at[pos] if pos >= 0 else -1
+
+    grp = "grp" if nest.prob.repeat > 1 else "0"
+    L, LC = f"{ident}_cfg", f"{ident}_cfg, {cid}_cfg"
+    opens: dict[int, list] = {i: [] for i in range(-1, len(loops))}
+    closes: dict[int, list] = {i: [] for i in range(-1, len(loops))}
+    outer_red = [loops[at[pos]] for pos in nest.psum_positions()]
+    init, store = _output_visit(outer_red, ident, [grp] + idx("dram", "NKYX", "o"))
+    opens[reload("i", "gb")].append(
+        _call("gb_load_inputs", L, ["in_gb", "fmap", grp] + idx("dram", DIMS, "i")))
+    opens[reload("w", "gb")].append(
+        _call("gb_load_weights", L, ["w_gb", "wgt", grp] + idx("dram", "KCRS", "w")))
+    opens[reload("o", "gb")].append(init)
+    closes[reload("o", "gb")].append(store)
+    opens[reload("i", "rf")].append(
+        _call("rf_fill_inputs", LC, ["in_rf", "in_gb"] + idx("gb", DIMS, "i")))
+    opens[reload("w", "rf")].append(
+        _call("rf_fill_weights", LC, ["w_rf", "w_gb"] + idx("gb", "KCRS", "w")))
+    opens[reload("o", "rf")].append(_call("rf_clear_outputs", LC, ["o_rf"]))
+    drain = _call("rf_drain_outputs", LC, ["out_gb", "o_rf"] + idx("gb", "NKYX", "o"))
+    closes[reload("o", "rf")].insert(0, drain)  # before the GB store at that loop
 
     for i, lp in enumerate(loops):
         lp["indent"] = INDENT * (i + 1)
@@ -111,25 +113,15 @@ def loop_nest(conv: Conv, m: LayerMapping, chunk: ChunkHW, ident: str, cid: str)
     return {"loops": loops, "head": opens[-1], "tail": closes[-1], "psum": bool(outer_red),
             "body_indent": INDENT * (len(loops) + 1),
             "pe_call": _call(f"{cid}_pe_array", None,
-                             ["in_rf", "w_rf", "o_rf"] + _rf_indices(conv, m, chunk, present))}
+                             ["in_rf", "w_rf", "o_rf"] + _rf_indices(nest, present))}
 
 
-def _rf_indices(conv: Conv, m: LayerMapping, chunk: ChunkHW,
-                present: dict[tuple[str, str], str]) -> list[str]:
-    """Word of each PE's inputs, weights and outputs RF tile that the RF loops address:
-    inputs [N][CH][ROWS][COLS] (row = y * ROW_STEP + r), weights [K][C][R][S],
-    outputs [N][K][Y][X] (the layouts of dna_engine.h)."""
-    f = dict(zip(DIMS, tile_extents(m, chunk)["rf"]))
+def _rf_indices(nest: Nest, present: dict[tuple[str, str], str]) -> list[str]:
+    """Word of each PE's inputs, weights and outputs RF tile that the RF loops address, in
+    the layouts of hwgen.nest (those of dna_engine.h)."""
     v = {d: present.get(("rf", d), "0") for d in DIMS}
-    st = conv.stride
-    row_step, col_step = min(st, f["R"]), min(st, f["S"])
-    rows, cols = (f["Y"] - 1) * row_step + f["R"], (f["X"] - 1) * col_step + f["S"]
-    depthwise = problem_of(conv).inputs_follow_k
-    ch, n_ch = ("K", f["K"]) if depthwise else ("C", f["C"])
-    inputs = [(v["N"], n_ch * rows * cols), (v[ch], rows * cols), (v["Y"], row_step * cols),
-              (v["R"], cols), (v["X"], col_step), (v["S"], 1)]
-    weights = [(v["K"], f["C"] * f["R"] * f["S"]), (v["C"], f["R"] * f["S"]),
-               (v["R"], f["S"]), (v["S"], 1)]
-    outputs = [(v["N"], f["K"] * f["Y"] * f["X"]), (v["K"], f["Y"] * f["X"]),
-               (v["Y"], f["X"]), (v["X"], 1)]
-    return [_linear(inputs), _linear(weights), _linear(outputs)]
+    out = []
+    for t in "iwo":
+        c = tile_coefs(nest, t, "rf")
+        out.append(_linear([(v[d], c[d]) for d in layout_dims(t, nest.depthwise)]))
+    return out

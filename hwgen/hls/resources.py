@@ -6,7 +6,7 @@ Counted from project.json (written by the emitter from the context it rendered):
   precision), plus its engine's one shared requantiser and the operand multipliers of its
   residual adds.
 * BRAM18K: each partitioned GB buffer (banks x blocks per bank, the same block rule as the
-  cost model, `dna.cost.model.bram18k`), the parameter ROMs and the stream FIFOs; memories
+  cost model, `dna.cost.resources.bram18k`), the parameter ROMs and the stream FIFOs; memories
   of at most `lutram_max_bits` per bank go to LUTRAM instead. The emitted GB buffers are
   single-buffered (the cost model assumes double-buffered ones).
 * LUT, in the style of FINN's res_estimation: the target's shell (`lut_base`), a control
@@ -23,8 +23,8 @@ from pathlib import Path
 
 import torch
 
-from dna.cost.model import bram18k
 from dna.cost.report import report
+from dna.cost.resources import bram18k
 from dna.cost.target import DSP_PER_REQUANTIZER, Target, load_target
 from dna.design import design_from_dict
 from hwgen.hls.csim import load_project

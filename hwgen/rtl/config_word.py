@@ -1,5 +1,5 @@
 """The per-op configuration word of the generated RTL engine: one schema shared by the
-Python program compiler (`hwgen.asic_program`), the generated Verilog header
+Python program compiler (`hwgen.rtl.program`), the generated Verilog header
 (`dna_cfg.vh`, field offsets) and the hex file the config ROM loads.
 
 An op is one line of the ROM: a conv layer (all its loop nests, compiled to affine
@@ -57,7 +57,7 @@ def _dma_in(t: str) -> list[Field]:
             Field(f"dma_{t}_runlen", 1, BW), Field(f"dma_{t}_lim", 4, VW, True)]
 
 
-SCHEMA: tuple[Field, ...] = tuple([
+SCHEMA: tuple[Field, ...] = (
     Field("op_kind", 1, 2), Field("op_last", 1, 1),
     # ---- conv: the loop nest and the compute unit
     Field("nest_max", NP, BW), Field("cu_chg_i", 1, NP), Field("cu_chg_w", 1, NP),
@@ -83,7 +83,7 @@ SCHEMA: tuple[Field, ...] = tuple([
     Field("ew_a", 1, VW), Field("ew_b", 1, VW), Field("ew_o", 1, VW),
     Field("ew_beats", 1, VW), Field("ew_tail", 1, 8), Field("ew_ma", 1, 16),
     Field("ew_mb", 1, 16), Field("ew_shift", 1, 8),
-])
+)
 
 
 def offsets() -> dict[str, int]:

@@ -1,7 +1,7 @@
 """Compile one conv layer into the engine's config fields (hwgen.rtl.config_word.SCHEMA).
 
 Every address generator in the engine is an affine odometer: loop bounds and, per loop,
-the change of each value when that loop advances (`asic_nest.eff_incs`). This module
+the change of each value when that loop advances (`hwgen.nest.eff_incs`). This module
 works out those numbers for the compute unit (rf loops), the array fill units (GB -> RF),
 the output unit (RF <-> GB) and the DMA units (DRAM <-> GB); the hardware only adds.
 """
@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from dna.workload.ir import DIMS
 from hwgen.nest import (
+    GB_POS,
     Nest,
     coef,
     eff_incs,
@@ -50,8 +50,8 @@ def _flat(rows: list[list[int]]) -> list[int]:
 
 
 def _masks(nest: Nest) -> dict[str, int]:
-    p = {t: nest.last_pos(t) for t in "iwo"}
-    pd = {t: nest.last_pos(t, upto=8) for t in "iwo"}
+    p = {t: nest.reload_pos(t) for t in "iwo"}
+    pd = {t: nest.reload_pos(t, "gb") for t in "iwo"}
     irr_o = [not relevant("o", d, False) for d in nest.dims]
     rng = range(NP)
     return {
@@ -78,7 +78,7 @@ def _array_fields(nest: Nest) -> dict[str, object]:
         s = rf_strides(nest, t)
         f[f"rf_inc_{t}"] = [row[0] for row in eff_incs(rfb, [[s[d]] for d in order])]
     for t, unit in (("i", "afu_i"), ("w", "afu_w"), ("o", "aou")):
-        last = nest.last_pos(t)
+        last = nest.reload_pos(t)
         org = [[nest.ext("arr", d) * coef(nest, t, "gb", d) if nest.level_of(i) == "gb" else 0]
                for i, d in enumerate(nest.dims)]
         f[f"{unit}_org"] = [row[0] for row in _odometer(nest, last, org)]
@@ -123,12 +123,12 @@ def _input_dma(nest: Nest, a: ConvAddrs) -> dict[str, object]:
                 "X": vec(e * st * E, None, col=e * st), "S": vec(e * E, None, col=e)}[d]
     # GB tile walk: n, ch, (yy, rr), (xx) + run along columns
     rows = [(1, vec(0, 0)), (gb.rows, vec(win * E, gb.cols, row=1))] if gb.band_row else \
-        [(gb.y, vec(st * win * E, gb.row_step(st) * gb.cols, row=st)),
+        [(gb.y, vec(st * win * E, gb.row_step * gb.cols, row=st)),
          (gb.r, vec(win * E, gb.cols, row=1))]
     if gb.band_col:
         cols, runlen = [(1, vec(0, 0))], gb.cols
     else:
-        cols, runlen = [(gb.x, vec(st * E, gb.col_step(st), col=st))], gb.s
+        cols, runlen = [(gb.x, vec(st * E, gb.col_step, col=st))], gb.s
     walk = [(gb.n, vec(cin * plane * E, gb.ch * gb.rows * gb.cols, n=1)),
             (gb.ch, vec(plane * E, gb.rows * gb.cols, ch=1))] + rows + cols
     init = [a.inputs - conv.padding * win * E - conv.padding * E] + \
@@ -176,8 +176,8 @@ def _weight_dma(nest: Nest, a: ConvAddrs) -> dict[str, object]:
 
 def _dma_fields(nest: Nest, t: str, outer, walk, runlen: int, lims: list[int],
                 init: list[int]) -> dict[str, object]:
-    last = nest.last_pos(t, upto=8)
-    strides = [outer(d) if i <= 7 else [0] * len(init) for i, d in enumerate(nest.dims)]
+    last = nest.reload_pos(t, "gb")
+    strides = [outer(d) if i < GB_POS else [0] * len(init) for i, d in enumerate(nest.dims)]
     assert len(walk) == NDW, walk
     return {f"dma_{t}_init": init, f"dma_{t}_inc": _flat(_odometer(nest, last, strides)),
             f"dma_{t}_wmax": [b - 1 for b, _ in walk],
@@ -213,8 +213,8 @@ def _output_dma(nest: Nest, a: ConvAddrs) -> dict[str, object]:
         walk += [(e["Y"], vec(x, e["X"], yy=1))] + [(1, vec(0, 0))] * 2
         runlen = e["X"]
     lims = [conv.in_shape.n, kg, 1 if merge_y else y, y * x if merge_y else x]
-    last = nest.last_pos("o", upto=8)
-    strides = [outer(d) if i <= 7 else [0] * 8 for i, d in enumerate(nest.dims)]
+    last = nest.reload_pos("o", "gb")
+    strides = [outer(d) if i < GB_POS else [0] * 8 for i, d in enumerate(nest.dims)]
     return {"dma_o_init": [a.outputs, a.psums, 0, 0, 0, 0, 0, 0],
             "dma_o_inc": _flat(_odometer(nest, last, strides)),
             "dma_o_wmax": [b - 1 for b, _ in walk],
@@ -232,13 +232,3 @@ def conv_fields(nest: Nest, addrs: ConvAddrs, act_min: int, act_max: int) -> dic
     f |= _weight_dma(nest, addrs)
     f |= _output_dma(nest, addrs)
     return f
-
-
-def psums_leave_gb(nest: Nest) -> bool:
-    """Do partial sums travel to DRAM and back (an output GB tile visited more than once)?"""
-    last = nest.last_pos("o", upto=8)
-    return any(nest.bounds[i] > 1 and not relevant("o", nest.dims[i], False)
-               for i in range(last + 1))
-
-
-__all__ = ["DIMS", "ConvAddrs", "conv_fields", "psums_leave_gb"]

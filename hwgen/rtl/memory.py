@@ -18,8 +18,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from dna.quant.contract import AddQ, ConvQ, QuantizedNetwork, acc_bits
+from dna.quant.contract import ConvQ, QuantizedNetwork, acc_bits, fused_acts
 from dna.workload.ir import INPUT, Act, Add, Conv
+from hwgen.codec import decode, encode  # noqa: F401  (decode: re-exported for tests/test_rtl.py)
 
 ALIGN = 4096  # region alignment in bytes (the AXI 4 KiB boundary)
 PARAM_BYTES = 16  # bytes per output channel in a params region
@@ -59,32 +60,6 @@ class MemoryMap:
         return self.regions[self.tensor_of[node]]
 
 
-def fused_act(qnet: QuantizedNetwork, node: Act) -> bool:
-    """Is `node` a no-op because its producer already clamps into the Act's range?"""
-    src = node.inputs[0]
-    prod = qnet.nodes.get(src)
-    act = qnet.nodes[node.name]
-    return (isinstance(prod, (ConvQ, AddQ)) and prod.act_min >= act.act_min
-            and prod.act_max <= act.act_max)
-
-
-def encode(values: np.ndarray, nbytes: int) -> bytes:
-    """Little-endian two's complement, `nbytes` per element."""
-    v = np.asarray(values, dtype=np.int64).reshape(-1)
-    raw = v.astype("<i8").view(np.uint8).reshape(-1, 8)[:, :nbytes]
-    return raw.tobytes()
-
-
-def decode(data: bytes, nbytes: int) -> np.ndarray:
-    """Inverse of `encode`: int64 array (sign-extended from `nbytes`)."""
-    raw = np.frombuffer(data, dtype=np.uint8).reshape(-1, nbytes)
-    full = np.zeros((raw.shape[0], 8), dtype=np.uint8)
-    full[:, :nbytes] = raw
-    neg = raw[:, -1] >= 0x80
-    full[neg, nbytes:] = 0xFF
-    return full.view("<i8").reshape(-1).copy()
-
-
 def params_image(q: ConvQ, k: int) -> bytes:
     """The params region of a conv with `k` output channels."""
     m = np.broadcast_to(q.multiplier, (k,))
@@ -120,9 +95,10 @@ def plan_memory(qnet: QuantizedNetwork, psum_convs: set[str]) -> MemoryMap:
         mem.add(f"p:{node.name}", node.k * PARAM_BYTES)
         if node.name in psum_convs:
             mem.add(f"ps:{node.name}", node.out_shape.elements * psum_bytes(qnet.bits))
+    fused = fused_acts(qnet)
     for node in net.nodes:
-        if isinstance(node, Act) and fused_act(qnet, node):
-            mem.tensor_of[node.name] = mem.tensor_of[node.inputs[0]]
+        if node.name in fused:
+            mem.tensor_of[node.name] = mem.tensor_of[fused[node.name]]
         elif isinstance(node, (Conv, Add, Act)):
             mem.add(f"t:{node.name}", node.out_shape.elements * ebytes)
             mem.tensor_of[node.name] = f"t:{node.name}"

@@ -2,8 +2,9 @@
 engine runs, in order, with their config words, and the DRAM memory map.
 
 Conv layers run on the chunk their mapping names. A residual add or an activation that
-its producer could not absorb runs as an elementwise op on the engine of the chunk that
-produced its first input. Fused activations cost nothing (their producer already clamps).
+its producer could not absorb runs as an elementwise op on the engine of its chunk
+(`hwgen.graph.node_chunks`: the chunk of its latest input, as in the HLS backend). Fused
+activations (`dna.quant.contract.fused_acts`) cost nothing: their producer already clamps.
 """
 from __future__ import annotations
 
@@ -12,14 +13,15 @@ from dataclasses import dataclass
 
 from dna.cost.target import Target
 from dna.design import Design
-from dna.quant.contract import AddQ, QuantizedNetwork
+from dna.quant.contract import AddQ, QuantizedNetwork, fused_acts
 from dna.space.gads.typed import ChunkHW, problem_of
-from dna.workload.ir import INPUT, Act, Add, Conv
+from dna.workload.ir import Act, Add, Conv
 from hwgen.errors import HwgenError
+from hwgen.graph import node_chunks
 from hwgen.nest import Nest, lanes_of, make_nest
 from hwgen.rtl.config_word import OP_ADD, OP_CLAMP, ConfigError, pack
-from hwgen.rtl.conv_fields import ConvAddrs, conv_fields, psums_leave_gb
-from hwgen.rtl.memory import MemoryMap, fused_act, plan_memory, psum_bytes
+from hwgen.rtl.conv_fields import ConvAddrs, conv_fields
+from hwgen.rtl.memory import MemoryMap, plan_memory, psum_bytes
 
 MIN_BUS_BYTES = 8  # narrowest AXI data bus the engine builds (64 bits)
 MAX_BUS_BYTES = 128  # widest (1024 bits, the AXI4 maximum)
@@ -93,10 +95,11 @@ def build_program(design: Design, qnet: QuantizedNetwork, target: Target) -> Pro
     nests = {}
     for conv, m in zip(net.convs, acc.mappings):
         nests[conv.name] = make_nest(conv, problem_of(conv), m, acc.chunks[m.chunk])
-    mem = plan_memory(qnet, {n for n, nest in nests.items() if psums_leave_gb(nest)})
+    mem = plan_memory(qnet, {n for n, nest in nests.items() if nest.psums_leave_gb()})
     bus = bus_bytes_for(target)
     ebytes = bits // 8
-    chunk_of = {m.layer: m.chunk for m in acc.mappings}
+    where = node_chunks(net, acc)
+    fused = fused_acts(qnet)
     ops = []
     for node in net.nodes:
         if isinstance(node, Conv):
@@ -106,26 +109,17 @@ def build_program(design: Design, qnet: QuantizedNetwork, target: Target) -> Pro
                               mem.regions[f"w:{node.name}"].addr, mem.tensor(node.name).addr,
                               ps.addr if ps else 0, mem.regions[f"p:{node.name}"].addr,
                               ebytes, psum_bytes(bits))
-            ops.append(Op(node.name, "conv", chunk_of[node.name],
+            ops.append(Op(node.name, "conv", where[node.name],
                           conv_fields(nests[node.name], addrs, q.act_min, q.act_max),
                           nests[node.name]))
-        elif isinstance(node, Add) or (isinstance(node, Act) and not fused_act(qnet, node)):
+        elif isinstance(node, (Add, Act)) and node.name not in fused:
             kind = "add" if isinstance(node, Add) else "clamp"
             srcs = [mem.tensor(s).addr for s in node.inputs] + [0]
             nbytes = node.out_shape.elements * ebytes
-            engine = max(_chunk_of_tensor(net, src, chunk_of) for src in node.inputs)
-            ops.append(Op(node.name, kind, engine,
+            ops.append(Op(node.name, kind, where[node.name],
                           _ew_fields(kind, srcs[0], srcs[1], mem.tensor(node.name).addr,
                                      nbytes, bus, qnet.nodes[node.name])))
     return Program(tuple(ops), mem, bus)
-
-
-def _chunk_of_tensor(net, name: str, chunk_of: dict[str, int]) -> int:
-    """The chunk whose engine produced tensor `name` (walking back through non-convs).
-    Engines run in chunk order, so an elementwise op goes to the latest of its inputs'."""
-    while name != INPUT and name not in chunk_of:
-        name = net.node(name).inputs[0]
-    return chunk_of.get(name, 0)
 
 
 def hw_lanes(chunk: ChunkHW) -> tuple[dict, dict]:

@@ -12,7 +12,14 @@ from dataclasses import dataclass
 from dna.cost.model import DRAM_BURST_BYTES, dram_latency_cycles
 from dna.cost.target import Target
 from dna.quant.contract import acc_bits
-from dna.space.gads.typed import RELEVANT, TENSORS, Problem, tile_words
+from dna.space.gads.typed import (
+    RELEVANT,
+    TENSORS,
+    Problem,
+    tile_words,
+    window_band,
+    window_rows,
+)
 from dna.workload.ir import DIMS
 
 _REL = tuple(frozenset(DIMS.index(d) for d in RELEVANT[t]) for t in TENSORS)  # dim indices
@@ -35,8 +42,8 @@ def _runs(ext, bounds, stride: int, follow_k: bool) -> tuple[float, float, float
     """Contiguous DRAM runs of a GB tile (model.dram_runs)."""
     n, k, c, y, x, r, s = ext
     _, _, bc, _, bx, br, bs = bounds
-    rows = min(y * r, (y - 1) * stride + r)
-    runs_i = n * (k if follow_k else c) * rows * (x if (x - 1) * stride + s > x * s else 1)
+    rows = window_rows(y, r, stride)
+    runs_i = n * (k if follow_k else c) * rows * (x if not window_band(x, s, stride) else 1)
     runs_w = (k * c * r if s != bs else k * c if r != br else k if c != bc else 1)
     runs_o = n * k * (1 if x == bx else y)
     return runs_i, runs_w, runs_o

@@ -9,7 +9,13 @@ from dataclasses import dataclass
 
 import torch
 
-from dna.space.gads.typed import TEMPORAL_LEVELS, Accelerator, Problem, problem_of
+from dna.space.gads.typed import (
+    TEMPORAL_LEVELS,
+    Accelerator,
+    Problem,
+    problem_of,
+    window_rows,
+)
 from dna.workload.ir import DIMS, Network
 
 F64 = torch.float64
@@ -100,11 +106,10 @@ def encode(accs: list[Accelerator]) -> MappingBatch:
 def tile_words_batch(ext: torch.Tensor, stride: torch.Tensor, follow_k: torch.Tensor) -> torch.Tensor:
     """Words of (inputs, weights, outputs) in tiles of per-dim extents `ext` (..., 7) -> (..., 3).
 
-    Input tiles hold the rows the windows touch: (Y-1)*stride + R when windows overlap
-    or abut, Y*R when stride > R leaves gaps between them (likewise for columns).
+    Input tiles hold the rows (and columns) the windows touch (`window_rows`).
     """
     n, k, c, y, x, r, s = ext.unbind(-1)
-    h = torch.minimum(y * r, (y - 1) * stride + r)
-    w = torch.minimum(x * s, (x - 1) * stride + s)
+    h = window_rows(y, r, stride, torch.minimum)
+    w = window_rows(x, s, stride, torch.minimum)
     ch = torch.where(follow_k, k, c)
     return torch.stack([n * ch * h * w, k * c * r * s, n * k * y * x], -1)

@@ -131,11 +131,24 @@ def tile_extents(m: LayerMapping, chunk: ChunkHW) -> dict[str, tuple[int, ...]]:
     return {"gb": gb, "array": array, "rf": rf}
 
 
+def window_rows(y, r, stride, minimum=min):
+    """Input rows (or columns) that `y` output rows with `r`-row kernel windows touch: one
+    band of (y-1)*stride + r rows when the windows overlap or abut, y*r separate rows when
+    stride > r leaves gaps between them (docs/cost_model.md). Ints, or torch tensors with
+    `minimum=torch.minimum`: the one rule of the cost model and both hardware backends."""
+    return minimum(y * r, (y - 1) * stride + r)
+
+
+def window_band(y, r, stride):
+    """Are the rows of `window_rows` one band (windows overlap or abut, or y == 1), rather
+    than y separate windows of r rows? Ints or torch tensors."""
+    return (y - 1) * stride + r <= y * r
+
+
 def tile_words(ext: tuple[int, ...], p: Problem) -> tuple[int, int, int]:
     """Words of (inputs, weights, outputs) in a tile with per-dim extents `ext`."""
     n, k, c, y, x, r, s = ext
-    h = min(y * r, (y - 1) * p.stride + r)  # rows the windows touch (docs/cost_model.md)
-    w = min(x * s, (x - 1) * p.stride + s)
+    h, w = window_rows(y, r, p.stride), window_rows(x, s, p.stride)
     inputs = n * (k if p.inputs_follow_k else c) * h * w
     return inputs, k * c * r * s, n * k * y * x
 
