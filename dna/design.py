@@ -1,7 +1,7 @@
 """The design file (`dna-design/1`): the one format every tool reads and writes.
 
-JSON with: schema, target, precision, network (workload_io form), accelerator
-(gads_io design-file form), predicted metrics, provenance and an optional reference to
+JSON with: schema, target, precision, network (dna.workload.io form), accelerator
+(dna.space.gads.io design-file form), predicted metrics, provenance and an optional reference to
 quantised weights (`.npz` beside the file). Loading validates everything and reports every
 problem with its field path; saving is atomic.
 """

@@ -22,7 +22,7 @@ from pathlib import Path
 import networkx as nx
 
 from dna.design import Design
-from dna.errors import DnaError
+from dna.errors import ProblemsError
 from dna.space.gads.typed import TEMPORAL_LEVELS, TENSORS, Accelerator
 from dna.workload.ir import DIMS, INPUT, Conv, Network
 
@@ -31,12 +31,8 @@ OUTPUT_NODE = "output"  # graph node taking the network output
 HANDSHAKE_DEPTH = 2  # FIFO depth of a stream with no other path between its ends
 
 
-class GraphError(DnaError):
+class GraphError(ProblemsError):
     """A dataflow graph breaks a rule; `problems` lists every one."""
-
-    def __init__(self, problems: list[str]):
-        self.problems = problems
-        super().__init__("; ".join(problems))
 
 
 @dataclass(frozen=True)

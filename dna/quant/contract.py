@@ -1,5 +1,5 @@
 """The one quantisation contract shared by training, the PyTorch integer reference
-(`hwgen/golden.py`), the HLS backend and the RTL backend. Spelled out in
+(`dna/quant/reference.py`), the HLS backend and the RTL backend. Spelled out in
 `docs/quantisation.md`; this module is its executable form.
 
 Every tensor is signed `bits`-bit (8 or 16), symmetric (zero point 0). A conv accumulates

@@ -13,7 +13,7 @@ Parameters, for a network of L conv layers and up to H = L chunks:
                              dims not yet picked (7 - j choices): n picks without replacement
   layer[i].<lv>.<D>          tile factor of dim D at level lv (gb, rf): powers of two up to
                              the layer's bound, and the bound itself
-Decoding clips factors to each layer (gads_io.expand_mapping) and sizes buffers for the
+Decoding clips factors to each layer (dna.space.gads.io.expand_mapping) and sizes buffers for the
 largest tile, so every index vector decodes to a well-formed accelerator; budgets (DSP,
 BRAM, area) are checked by the cost model, not here.
 """

@@ -16,7 +16,7 @@ import math
 from dataclasses import dataclass
 from typing import Literal
 
-from dna.errors import DnaError
+from dna.errors import ProblemsError
 from dna.workload.ir import DIMS, Conv, Network
 
 NOCS: dict[str, tuple[str, ...]] = {
@@ -36,12 +36,8 @@ def relevant_dims(tensor: str, inputs_follow_k: bool) -> str:
     return RELEVANT[tensor] + ("K" if tensor == "inputs" and inputs_follow_k else "")
 
 
-class SpaceError(DnaError):
+class SpaceError(ProblemsError):
     """An accelerator or mapping is illegal; `problems` lists every field at fault."""
-
-    def __init__(self, problems: list[str]):
-        self.problems = problems
-        super().__init__("; ".join(problems))
 
 
 @dataclass(frozen=True)
