@@ -3,7 +3,8 @@
 #   1. evaluate VGG16 on a hand-written ZC706 accelerator with the cost model
 #   2. search an accelerator for a small network with DAS (dna das) -> out/best.json
 #   3. generate the Vivado HLS project from that design file (dna-hwgen emit)
-#   4. C-simulate it with g++, bit for bit against the PyTorch integer reference (csim)
+#   4. C-simulate it with g++, bit for bit against the PyTorch integer reference (csim),
+#      with our compatibility header and with Xilinx's ap_int/hls_stream headers
 #   5. search a 64-PE ASIC accelerator for a small FBNet-style network, generate its
 #      Verilog and simulate it (cocotb + Verilator): bit-exact, cycles vs the cost model
 set -euo pipefail
@@ -18,6 +19,7 @@ echo
 echo
 "${bin}dna-hwgen" emit --design out/best.json --target zc706 --out build/zc706
 "${bin}dna-hwgen" csim build/zc706
+"${bin}dna-hwgen" csim --vendor-types build/zc706
 "${bin}dna-hwgen" report build/zc706
 echo
 "${bin}dna" das --network examples/networks/fbnet_block.yaml --target asic45 --precision 8 \

@@ -22,7 +22,7 @@ from dna.quant.npz import load_npz
 from hwgen.backends import backend_for
 from hwgen.errors import HwgenError
 from hwgen.hls import emit as _hls  # noqa: F401  (registers the "fpga" backend)
-from hwgen.hls.csim import CsimResult, run_csim
+from hwgen.hls.csim import CsimResult, HeaderSet, run_csim
 from hwgen.hls.resources import ResourceReport, estimate
 from hwgen.rtl import emit as _rtl  # noqa: F401  (registers the "asic" backend)
 from sim.runner import SimResult, run
@@ -81,10 +81,15 @@ def _weights(design: Design, path: Path | None, seed: int) -> QuantizedNetwork:
 
 # ---------------------------------------------------------------- HLS project checks
 
-def csim(project: str | Path, *, extra_flags: tuple[str, ...] = ()) -> CsimResult:
-    """C-simulate the HLS project with g++ and compare bit for bit with the reference;
-    `extra_flags` go to g++ after the standard ones (e.g. sanitizers)."""
-    return run_csim(Path(project), extra_flags=extra_flags)
+def csim(project: str | Path, *, headers: HeaderSet = "compat",
+         extra_flags: tuple[str, ...] = ()) -> CsimResult:
+    """C-simulate the HLS project with g++ and compare bit for bit with the reference.
+
+    headers: "compat" (our dna_hls_compat.h) or "vendor" (Xilinx's ap_int.h / hls_stream.h
+    with run_hls.tcl's cflags, as Vivado's csim_design builds it; `pip install --no-deps
+    hls4ml` provides them). extra_flags: go to g++ after the standard ones (e.g. sanitizers).
+    """
+    return run_csim(Path(project), headers=headers, extra_flags=extra_flags)
 
 
 def report(project: str | Path) -> ResourceReport:

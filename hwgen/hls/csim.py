@@ -1,9 +1,14 @@
 """C-simulation of an emitted HLS project with g++ (no Vivado needed).
 
-Compiles the project's kernel and testbench with `g++ -std=c++14 -O2 -Wall -Werror` (the
-compatibility header stands in for the vendor ap_int / hls::stream), runs the testbench on
-the project's data files and reads its verdict: the output stream and every node's tensor
-compared bit for bit with the PyTorch integer reference written at emit time.
+Compiles the project's kernel and testbench with g++ and one of two header sets, runs the
+testbench on the project's data files and reads its verdict: the output stream and every
+node's tensor compared bit for bit with the PyTorch integer reference written at emit time.
+
+Header sets: "compat" (default) builds with `g++ -std=c++14 -O2 -Wall -Werror`, our small
+dna_hls_compat.h standing in for the vendor ap_int / hls::stream. "vendor" builds as
+run_hls.tcl's csim_design does: its cflags (DNA_VENDOR_HLS defined, recorded in
+project.json) and Xilinx's own ap_int.h / hls_stream.h on the include path
+(hwgen.hls.vendor), plus -O2 and -Wall -Werror less the warnings listed in VENDOR_QUIET.
 """
 from __future__ import annotations
 
@@ -13,13 +18,26 @@ import re
 import shutil
 import subprocess
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Literal
 
 from hwgen.errors import HwgenError
+from hwgen.hls.vendor import vendor_include_dir
 
+HeaderSet = Literal["compat", "vendor"]
 CXX_FLAGS = ("-std=c++14", "-O2", "-Wall", "-Werror")
-BUILD_DIR = "csim_build"  # inside the project, like Vivado's solution1/csim/build
+VENDOR_CFLAGS = ("-std=c++14", "-DDNA_VENDOR_HLS")  # run_hls.tcl's add_files -cflags
+# g++ -Wall warnings of a vendor build that are not about the project's code (the compat
+# build keeps all of them, as errors):
+VENDOR_QUIET = (
+    "-Wno-unknown-pragmas",  # `#pragma HLS ...`: read by Vivado's compiler, unknown to g++
+    "-Wno-unused-label",  # loop labels name the loops in HLS reports
+    # ap_private's default constructor reads its own unset word (etc/ap_private.h,
+    # clearUnusedBits): flagged at every default-constructed ap_int
+    "-Wno-uninitialized", "-Wno-maybe-uninitialized")
+# build folder of each header set, inside the project (like Vivado's solution1/csim/build)
+BUILD_DIRS = {"compat": "csim_build", "vendor": "csim_build_vendor"}
 COMPILE_TIMEOUT_S = 900
 RUN_TIMEOUT_S = 3600
 _MISMATCH = re.compile(r"DNA-CSIM MISMATCH node=(?P<node>.+) index=(?P<index>\d+) "
@@ -62,6 +80,7 @@ class CsimResult:
     run_s: float  # wall time of the testbench process
     kernel_s: float  # time inside dna_top, as the testbench measured it
     log: str
+    headers: HeaderSet = "compat"  # which header set it was built with
 
 
 def find_compiler() -> str:
@@ -96,16 +115,30 @@ def load_project(project: Path) -> dict:
     return data
 
 
-def run_csim(project: Path, *, extra_flags: tuple[str, ...] = ()) -> CsimResult:
-    """Compile and run the testbench of `project`; the result says PASS or FAIL.
-    `extra_flags` go to g++ after the standard ones (e.g. sanitizers)."""
+def compile_command(manifest: dict, headers: HeaderSet, exe: Path,
+                    extra_flags: tuple[str, ...] = ()) -> list[str]:
+    """The g++ command line that builds the testbench of the project with `manifest`
+    (its project.json) into `exe`, with `headers`."""
+    sources = manifest["csim"]["sources"]
+    if headers == "compat":
+        return [find_compiler(), *CXX_FLAGS, *extra_flags, "-o", str(exe), *sources]
+    cflags = manifest["csim"].get("vendor_cflags", list(VENDOR_CFLAGS))
+    return [find_compiler(), *cflags, "-O2", "-Wall", "-Werror", *VENDOR_QUIET,
+            "-isystem", str(vendor_include_dir()), *extra_flags, "-o", str(exe), *sources]
+
+
+def run_csim(project: Path, *, extra_flags: tuple[str, ...] = (),
+             headers: HeaderSet = "compat") -> CsimResult:
+    """Compile and run the testbench of `project` with `headers`; the result says PASS or
+    FAIL. `extra_flags` go to g++ after the standard ones (e.g. sanitizers)."""
+    if headers not in BUILD_DIRS:
+        raise HwgenError(f"unknown header set {headers!r}: {' or '.join(BUILD_DIRS)}")
     project = Path(project).resolve()  # g++ and the testbench run with cwd = project
     manifest = load_project(project)
-    cxx = find_compiler()
-    build = project / BUILD_DIR
-    build.mkdir(exist_ok=True)
+    build = project / BUILD_DIRS[headers]
     exe = build / "csim"
-    cmd = [cxx, *CXX_FLAGS, *extra_flags, "-o", str(exe), *manifest["csim"]["sources"]]
+    cmd = compile_command(manifest, headers, exe, extra_flags)
+    build.mkdir(exist_ok=True)
     t0 = time.perf_counter()
     cc = subprocess.run(cmd, cwd=project, capture_output=True, text=True, check=False,
                         timeout=COMPILE_TIMEOUT_S)
@@ -113,13 +146,14 @@ def run_csim(project: Path, *, extra_flags: tuple[str, ...] = ()) -> CsimResult:
     (build / "compile.log").write_text(" ".join(cmd) + "\n" + cc.stdout + cc.stderr)
     if cc.returncode != 0:
         first = next((ln for ln in cc.stderr.splitlines() if "error" in ln), cc.stderr.strip())
-        raise HwgenError(f"{project}: g++ {' '.join(CXX_FLAGS)} failed, see "
+        raise HwgenError(f"{project}: g++ ({headers} headers) failed, see "
                          f"{build / 'compile.log'}: {first}")
     t0 = time.perf_counter()
     run = subprocess.run([str(exe), manifest["csim"]["data_dir"]], cwd=project,
                          capture_output=True, text=True, check=False, timeout=RUN_TIMEOUT_S)
     run_s = time.perf_counter() - t0
-    return _parse(run.stdout + run.stderr, run.returncode, compile_s, run_s)
+    return replace(_parse(run.stdout + run.stderr, run.returncode, compile_s, run_s),
+                   headers=headers)
 
 
 def _parse(log: str, returncode: int, compile_s: float, run_s: float) -> CsimResult:

@@ -19,6 +19,8 @@ from hwgen.codec import encode
 from hwgen.errors import HwgenError
 from hwgen.graph import GraphError, build_graph
 from hwgen.hls.context import build_context
+from hwgen.hls.csim import VENDOR_CFLAGS
+from hwgen.hls.synthcheck import MAX_COMPLETE, check_project
 from hwgen.project import (
     TOOL,
     design_file_hash,
@@ -66,6 +68,7 @@ def emit_project(design: Design, target: Target, qnet: QuantizedNetwork, out_dir
     _complete_context(ctx, design, target, design_hash, weights_hash)
     ctx |= {"tensors": tensors, "out": out, "expected_size": sum(t["size"] for t in tensors)}
     files = dict(data) | _render(ctx)
+    check_project(files, ctx)
     manifest = _manifest(design, target, ctx, design_hash, weights_hash, seed,
                          sorted([*files, "design.json"]) + ["project.json"])
     files["project.json"] = (json.dumps(manifest, indent=1) + "\n").encode()
@@ -96,6 +99,7 @@ def _complete_context(ctx: dict, design: Design, target: Target, design_hash: st
         "tb_args": [f"{a}.data()" for c in ctx["chunks"] for a in c["port_args"]],
         "bytes": design.precision // 8,
         "input_shape": _shape(net.input_shape), "output_shape": _shape(net.output.out_shape),
+        "vendor_cflags": " ".join(VENDOR_CFLAGS), "max_complete": MAX_COMPLETE,
     }
 
 
@@ -191,7 +195,8 @@ def _manifest(design: Design, target: Target, ctx: dict, design_hash: str,
             "network": design.network.name, "target": target.name,
             "part": PARTS[target.name], "clock_mhz": target.clock_mhz, "precision": bits,
             "acc_bits": acc, "test_seed": seed, "top": "dna_top",
-            "csim": {"sources": list(CSIM_SOURCES), "data_dir": "data"},
+            "csim": {"sources": list(CSIM_SOURCES), "data_dir": "data",
+                     "vendor_cflags": list(VENDOR_CFLAGS)},
             "chunks": chunks,
             "streams": [{"var": s["var"], "tensor": s["tensor"], "src": s["src"],
                          "dst": s["dst"], "depth": s["depth"], "bits": bits}
