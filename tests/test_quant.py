@@ -12,42 +12,14 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dna.quant.calibrate import (
-    dequantize,
-    quantize_input,
-    quantize_network,
-    random_quantized_network,
-    shared_multipliers,
-)
-from dna.quant.contract import (
-    MULTIPLIER_MAX,
-    SHIFT_MAX,
-    ActQ,
-    AddQ,
-    ConvQ,
-    PoolQ,
-    QuantError,
-    QuantizedNetwork,
-    acc_bits,
-    acc_max,
-    qmax,
-    qmin,
-    requantize,
-    round_shift,
-)
+from dna.quant.calibrate import (dequantize, quantize_input, quantize_network,
+                                 random_quantized_network, shared_multipliers)
+from dna.quant.contract import (MULTIPLIER_MAX, SHIFT_MAX, ActQ, AddQ, ConvQ, PoolQ, QuantError,
+                                QuantizedNetwork, acc_bits, acc_max, qmax, qmin, requantize,
+                                round_shift)
 from dna.quant.npz import load_npz, save_npz
 from dna.quant.reference import float_reference, make_test_vectors, run_integer
-from dna.workload.ir import (
-    INPUT,
-    Act,
-    Add,
-    Conv,
-    GlobalAvgPool,
-    Network,
-    Pool,
-    Shape,
-    Shuffle,
-)
+from dna.workload.ir import (INPUT, Act, Add, Conv, GlobalAvgPool, Network, Pool, Shape, Shuffle)
 
 # ---------------------------------------------------------------- scalar reference (Python ints)
 

@@ -9,26 +9,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from dna.quant.contract import (
-    MULTIPLIER_MAX,
-    SHIFT_MAX,
-    ActQ,
-    AddQ,
-    ConvQ,
-    PoolQ,
-    QuantError,
-    QuantizedNetwork,
-    QuantParams,
-    acc_bits,
-    acc_max,
-    channel_shuffle,
-    consumers,
-    fuse_act_clamps,
-    params_type,
-    qmax,
-    qmin,
-    window_size,
-)
+from dna.quant.contract import (MULTIPLIER_MAX, SHIFT_MAX, ActQ, AddQ, ConvQ, PoolQ, QuantError,
+                                QuantizedNetwork, QuantParams, acc_bits, acc_max, channel_shuffle,
+                                consumers, fuse_act_clamps, params_type, qmax, qmin, window_size)
 from dna.workload.ir import INPUT, Act, Add, Conv, Network, Pool, Shuffle
 
 

@@ -33,19 +33,8 @@ from typing import Any, Callable
 
 import yaml
 
-from dna.workload.ir import (
-    INPUT,
-    Act,
-    Add,
-    Conv,
-    GlobalAvgPool,
-    Network,
-    Node,
-    Pool,
-    Shape,
-    Shuffle,
-    WorkloadError,
-)
+from dna.workload.ir import (INPUT, Act, Add, Conv, GlobalAvgPool, Network, Node, Pool, Shape,
+                             Shuffle, WorkloadError)
 
 # ----------------------------------------------------------------------------- YAML / dict
 

@@ -31,19 +31,8 @@ from __future__ import annotations
 
 from typing import Callable, Literal
 
-from dna.workload.ir import (
-    INPUT,
-    Act,
-    Add,
-    Conv,
-    GlobalAvgPool,
-    Network,
-    Node,
-    Pool,
-    Shape,
-    Shuffle,
-    WorkloadError,
-)
+from dna.workload.ir import (INPUT, Act, Add, Conv, GlobalAvgPool, Network, Node, Pool, Shape,
+                             Shuffle, WorkloadError)
 
 Dataset = Literal["imagenet", "cifar"]
 

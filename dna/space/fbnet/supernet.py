@@ -19,19 +19,8 @@ from torch import nn
 
 from dna.quant.contract import channel_shuffle
 from dna.space.fbnet.space import Arch, FBNetSpace, block_nodes, head_nodes, stem_nodes
-from dna.workload.ir import (
-    INPUT,
-    Act,
-    Add,
-    Conv,
-    GlobalAvgPool,
-    Network,
-    Node,
-    Pool,
-    Shape,
-    Shuffle,
-    WorkloadError,
-)
+from dna.workload.ir import (INPUT, Act, Add, Conv, GlobalAvgPool, Network, Node, Pool, Shape,
+                             Shuffle, WorkloadError)
 
 # ---------------------------------------------------------------- torch modules
 
