@@ -41,6 +41,7 @@ from dna.space.fbnet.supernet import Supernet
 from dna.space.gads.io import accelerator_from_spec
 from dna.space.gads.typed import Accelerator, ChunkHW, SpaceError, check_accelerator
 from dna.train import TrainResult, train_design
+from dna.workload.from_onnx import network_from_onnx
 from dna.workload.io import network_from_yaml
 from dna.workload.ir import Network, WorkloadError
 from dna.workload.zoo import NETWORKS, get_network
@@ -72,13 +73,16 @@ def check_precision(bits: int) -> int:
 
 def load_network(spec: str, *, dataset: Literal["imagenet", "cifar"] = "imagenet",
                  batch: int = 1) -> Network:
-    """A built-in network by name, or a network YAML file by path."""
+    """A built-in network by name, or a network YAML or ONNX file by path (an ONNX model
+    brings its own input shape)."""
     if spec in NETWORKS:
         return get_network(spec, dataset=dataset, batch=batch)
+    if Path(spec).suffix == ".onnx":
+        return network_from_onnx(spec)
     if Path(spec).suffix in (".yaml", ".yml") or Path(spec).exists():
         return network_from_yaml(spec)
     raise WorkloadError(f"unknown network {spec!r}: expected one of {', '.join(NETWORKS)} "
-                        f"or a path to a network YAML file")
+                        f"or a path to a network YAML or ONNX file")
 
 
 def load_accelerator(path: str | Path, net: Network, target: Target, bits: int) -> Accelerator:

@@ -21,7 +21,8 @@ from dna.workload.zoo import NETWORKS
 
 @click.command()
 @click.option("--network", "network_spec", required=True, metavar="NAME|FILE",
-              help=f"Built-in network ({', '.join(NETWORKS)}) or a network YAML file.")
+              help=f"Built-in network ({', '.join(NETWORKS)}), a network YAML file or an "
+                   f"ONNX model (.onnx).")
 @click.option("--dataset", default="imagenet", show_default=True,
               help="Input size of a built-in network: imagenet or cifar.")
 @click.option("--target", "target_spec", required=True, metavar="NAME|FILE",

@@ -117,6 +117,14 @@ def predicted_metrics(r: Report) -> dict:
     return d
 
 
+def si_count(n: float, unit: str) -> str:
+    """`n` with the SI prefix that keeps 4 significant digits: 15.47 GMAC, 1.234 MMAC."""
+    for scale, prefix in ((1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if abs(n) >= scale:
+            return f"{n / scale:.4g} {prefix}{unit}"
+    return f"{n:.0f} {unit}"
+
+
 def format_report(r: Report) -> str:
     """Human-readable per-layer table and totals."""
     head = (f"{'layer':<22}{'chunk':>5} {'noc':<5}{'MMAC':>9}{'cycles':>13}{'bound':>8}"
@@ -132,7 +140,7 @@ def format_report(r: Report) -> str:
     e = r.energy_breakdown_pj
     lines += [
         f"throughput     {r.fps:,.2f} FPS, {r.gops:,.1f} GOP/s "
-        f"({r.macs / 1e9:.3f} GMAC per frame)",
+        f"({si_count(r.macs, 'MAC')} per frame)",
         f"roofline       {r.roofline_gops:,.1f} GOP/s; this design reaches "
         f"{r.roofline_fraction:.1%} of it",
         f"latency        {r.latency_cycles:,.0f} cycles = "

@@ -13,7 +13,6 @@ the IR are checked against a real forward pass (torch.fx ShapeProp).
 from __future__ import annotations
 
 import operator
-from dataclasses import dataclass
 from typing import Any, Callable, Literal
 
 import torch
@@ -22,6 +21,8 @@ import torch.nn.functional as F
 from torch import nn
 from torch.fx.passes.shape_prop import ShapeProp
 
+from dna.workload.forms import IRValue as _Val
+from dna.workload.forms import view_as
 from dna.workload.ir import INPUT, Network, Shape, WorkloadError
 from dna.workload.zoo import NetBuilder
 
@@ -42,22 +43,6 @@ class ChannelShuffle(nn.Module):
 class _Tracer(torch.fx.Tracer):
     def is_leaf_module(self, m: nn.Module, qualname: str) -> bool:
         return isinstance(m, ChannelShuffle) or super().is_leaf_module(m, qualname)
-
-
-@dataclass(frozen=True)
-class _Val:
-    """What an fx tensor holds in IR terms."""
-
-    name: str  # IR node (or "input") whose output this is
-    shape: Shape  # IR shape (n, c, h, w) of that output
-    # map: (n, c, h, w); flat: (n, c*h*w); split: (n, g, c/g, h, w); shuffled: (n, c/g, g, h, w)
-    form: Literal["map", "flat", "split", "shuffled"] = "map"
-    groups: int = 1  # g of split / shuffled
-
-    def torch_shape(self) -> tuple[int, ...]:
-        n, c, h, w, g = self.shape.n, self.shape.c, self.shape.h, self.shape.w, self.groups
-        return {"map": (n, c, h, w), "flat": (n, c * h * w), "split": (n, g, c // g, h, w),
-                "shuffled": (n, c // g, g, h, w)}[self.form]
 
 
 class _Unsupported(Exception):
@@ -245,17 +230,11 @@ class _FxConverter:
         raise _Unsupported(f"adaptive pool {v.shape.h}x{v.shape.w} -> {oh}x{ow}")
 
     def view(self, node: torch.fx.Node, v: _Val, out: tuple[int, ...]) -> _Val:
-        n, c, h, w = v.shape.n, v.shape.c, v.shape.h, v.shape.w
-        if v.form in ("map", "flat", "split") and out == (n, c, h, w):
-            return _Val(v.name, v.shape)
-        if v.form in ("map", "flat") and out == (n, c * h * w):
-            return _Val(v.name, v.shape, "flat")
-        if v.form == "map" and len(out) == 5 and out[0] == n and out[1] * out[2] == c \
-                and out[3:] == (h, w):
-            return _Val(v.name, v.shape, "split", out[1])
-        if v.form == "shuffled" and out == (n, c, h, w):
-            return _Val(self.b.shuffle(self.name(node), v.groups, src=v.name), v.shape)
-        raise _Unsupported(f"view of a {v.form} tensor {v.torch_shape()} as {out}")
+        viewed = view_as(v, out, lambda s: self.b.shuffle(self.name(node), s.groups,
+                                                           src=s.name))
+        if viewed is None:
+            raise _Unsupported(f"view of a {v.form} tensor {v.torch_shape()} as {out}")
+        return viewed
 
     def transpose(self, node: torch.fx.Node, v: _Val) -> _Val:
         dims = node.args[1:] if node.target != "permute" or len(node.args) > 2 else node.args[1]
