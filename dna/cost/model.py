@@ -3,24 +3,43 @@
 Formulas and assumptions are in docs/cost_model.md; `tests/walker.py` is the brute-force
 loop-nest walker whose counts this model must equal exactly. All counts are float64
 tensors (exact for integers below 2**53).
+
+Speed (docs/cost_model.md, "Speed"): inside, the model is tensor-major: a per-tensor
+quantity is one contiguous (3, B, L) tensor (inputs, weights, outputs), a per-dim one
+(7, B, L), so every pass is a contiguous elementwise op and a slice is a (B, L) tensor.
+Results are bit-identical to the model before (tests/test_cost_speed.py): only counts that
+stay far below 2**53 (visits, tile words, compute cycles: at most the padded MAC count)
+are formed in a new order; word counts and everything rounded keep the operands and order
+of the formulas, since extreme mappings take word counts past 2**53. Large batches run in
+chunks of `CHUNK_PAIRS` layer x point pairs, so the working set stays in cache.
 """
 from __future__ import annotations
 
+import functools
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 import torch
 
 from dna.cost.resources import chunk_resources
 from dna.cost.target import Target
 from dna.quant.contract import acc_bits
-from dna.space.gads.batch import F64, LayerSet, MappingBatch, tile_words_batch
+from dna.space.gads.batch import F64, LayerSet, MappingBatch
 from dna.space.gads.typed import RELEVANT, TENSORS, window_band, window_rows
 from dna.workload.ir import DIMS
 
 # Relevance of each dim (N K C Y X R S) to inputs, weights, outputs.
 REL = torch.tensor([[d in RELEVANT[t] for d in DIMS] for t in TENSORS], dtype=torch.bool)
 K_DIM = DIMS.index("K")
+_POS = torch.arange(1, len(DIMS) + 1)  # 1-based loop positions
+# `_visits` spells the relevance out by dim: N Y X and C R S (inputs), K C R S, N K Y X.
+assert [set(RELEVANT[t]) for t in TENSORS] == [set("NCYXRS"), set("KCRS"), set("NKYX")]
+assert tuple(DIMS) == tuple("NKCYXRS")
+
+# Layer x point pairs per chunk of a large batch (`evaluate`): benchmarks/cost_model.py
+# peaks at 16k-64k pairs. Unchunked (the model before issue #16) 1M pairs ran at 41-45%
+# of its peak (temporaries past the cache, page faults); in chunks of 16k pairs at 87-88%.
+CHUNK_PAIRS = 16384
 
 # DRAM access (docs/cost_model.md section 3). Latency: about 100 ns from a read request to
 # its data on an LPDDR4 system (controller and interconnect plus tRCD + tCL), the usual
@@ -42,12 +61,108 @@ def fetches(bounds: torch.Tensor, relevant: torch.Tensor) -> torch.Tensor:
     A tile changes whenever a relevant loop with bound > 1 advances, so the count is the
     product of all bounds down to the innermost such loop (1 if there is none). The
     hardware lowering places its tile loads by the same rule (hwgen.nest `Nest.reload_pos`).
+    The reference form of the rule; the model computes it for all tensors at once
+    (`_visits`, equal on every input: tests/test_cost_speed.py).
     """
     live = relevant & (bounds > 1)
     pos = torch.arange(1, bounds.shape[-1] + 1, device=bounds.device)
     last = (live * pos).amax(-1, keepdim=True)  # 0 when no relevant loop
     cp = torch.cat([torch.ones_like(bounds[..., :1]), bounds.cumprod(-1)], -1)
     return cp.gather(-1, last).squeeze(-1)
+
+
+def _visits(factors: torch.Tensor, order: torch.Tensor, follow_k: torch.Tensor | None
+            ) -> tuple[torch.Tensor, torch.Tensor]:
+    """(GB tile visits, array tile visits), each (3, B, L): `fetches` over the dram loops
+    and over the dram then gb loops. `factors`, `order` (B, L, 3, 7) as in MappingBatch;
+    `follow_k` (L,) bool, None when no layer's inputs follow K."""
+    o, f2 = order[..., :2, :], factors[..., :2, :]  # (B, L, 2, 7) dram and gb levels
+    pos = torch.empty_like(o).scatter_(-1, o, _POS.to(o.device).expand_as(o))  # 1-based
+    live = torch.where(f2 > 1, pos, 0).permute(3, 2, 0, 1).contiguous()  # (7, 2, B, L)
+    n, k, c, y, x, r, s = live  # position of each advancing loop (0: bound 1)
+    nyx = torch.maximum(torch.maximum(n, y), x)
+    crs = torch.maximum(torch.maximum(c, r), s)
+    last_i = torch.maximum(nyx, crs)
+    if follow_k is not None:
+        last_i = torch.where(follow_k, torch.maximum(last_i, k), last_i)
+    last = torch.stack([last_i, torch.maximum(crs, k), torch.maximum(nyx, k)], -1)
+    ordered = f2.gather(-1, o)  # (B, L, 2, 7) bounds outer -> inner
+    cp = torch.ones(*ordered.shape[:-1], 8, dtype=ordered.dtype, device=ordered.device)
+    torch.cumprod(ordered, -1, out=cp[..., 1:])
+    g = cp.gather(-1, last.permute(1, 2, 0, 3)).permute(2, 3, 0, 1)  # (2, 3, B, L)
+    return g[0], torch.where(last[1].permute(2, 0, 1) > 0, cp[..., 0, 7] * g[1], g[0])
+
+
+def _tile_words(ext: torch.Tensor, stride: torch.Tensor, follow_k: torch.Tensor | None
+                ) -> tuple[torch.Tensor, torch.Tensor]:
+    """(words of (inputs, weights, outputs) (3, ...), input rows (...)) of tiles with
+    extents `ext` (7, ...), dim-major (`tile_words_batch`)."""
+    n, k, c, y, x, r, s = ext
+    rows = window_rows(y, r, stride, torch.minimum)
+    cols = window_rows(x, s, stride, torch.minimum)
+    ch = c if follow_k is None else torch.where(follow_k, k, c)
+    return torch.stack([n * ch * rows * cols, k * c * r * s, n * k * y * x]), rows
+
+
+def _dram_runs(ext: torch.Tensor, rows: torch.Tensor, bounds: torch.Tensor,
+               stride: torch.Tensor, follow_k: torch.Tensor | None) -> torch.Tensor:
+    """Contiguous DRAM runs of a GB tile with extents `ext` (7, B, L) -> (3, B, L).
+
+    Layouts: activations NCHW, weights (K, C, R, S). Inputs: one run per stored row (per
+    window when stride > S leaves column gaps). Weights: one run per (k, c, r) row, inner
+    dims the tile covers exactly merge into longer runs. Outputs: one run per (n, k, y)
+    row, or per (n, k) plane when the tile spans whole rows. `rows` (B, L): the input rows.
+    """
+    n, k, c, y, x, r, s = ext
+    bc, bx, br, bs = (bounds[:, i] for i in (2, 4, 5, 6))
+    gapped = ~window_band(x, s, stride)
+    ch = c if follow_k is None else torch.where(follow_k, k, c)
+    runs_i = n * ch * rows * torch.where(gapped, x, 1.0)
+    kc = k * c
+    runs_w = torch.where(s == bs, torch.where(r == br, torch.where(c == bc, 1.0, k), kc),
+                         kc * r)
+    runs_o = n * k * torch.where(x == bx, 1.0, y)
+    return torch.stack([runs_i, runs_w, runs_o])
+
+
+@dataclass(frozen=True)
+class _Counts:
+    """What `LayerAccesses` derives from, tensor-major: (3, B, L) per tensor."""
+
+    compute_cycles: torch.Tensor  # (B, L) temporal iterations
+    pes: torch.Tensor  # (B, L) PEs of the layer's array
+    fetch_gb: torch.Tensor  # (3, B, L) GB tile visits
+    fetch_rf: torch.Tensor  # (3, B, L) array tile visits
+    distinct_gb: torch.Tensor  # (B, L) distinct output GB tiles
+    distinct_rf: torch.Tensor  # (B, L) distinct output array tiles
+    gb_tile: torch.Tensor  # (3, B, L) words of the GB tile
+    array_tile: torch.Tensor  # (3, B, L) words of the array tile
+    rf_tile: torch.Tensor  # (3, B, L) words of one PE's RF tile
+    banks: torch.Tensor  # (3, B, L) distinct words the array takes per cycle
+    gb_runs: torch.Tensor  # (3, B, L) contiguous DRAM runs of one GB tile
+
+
+def _counts(layers: LayerSet, m: MappingBatch) -> _Counts:
+    """Visits, tiles and runs of every layer under every mapping (docs/cost_model.md §2)."""
+    stride = layers.stride
+    fk = layers.follow_k if any(layers.depthwise) else None
+    f = m.factors.permute(2, 3, 0, 1).contiguous()  # (3, 7, B, L) dram, gb, rf
+    sp = m.spatial.permute(2, 0, 1).contiguous()  # (7, B, L)
+    fetch_gb, fetch_rf = _visits(m.factors, m.order, fk)
+    f_dram, f_gb, f_rf = f
+    array_ext = sp * f_rf
+    gb_ext = f_gb * array_ext
+    ext = torch.stack([gb_ext, array_ext, f_rf, sp], 1)  # (7, 4, B, L)
+    words, rows = _tile_words(ext, stride, fk)  # (3, 4, B, L), (4, B, L)
+    n, k, _, y, x, _, _ = f_dram
+    distinct_gb = n * k * y * x
+    gn, gk, _, gy, gx, _, _ = f_gb
+    return _Counts(
+        compute_cycles=f.prod(0).prod(0), pes=sp.prod(0), fetch_gb=fetch_gb,
+        fetch_rf=fetch_rf, distinct_gb=distinct_gb,
+        distinct_rf=distinct_gb * (gn * gk * gy * gx), gb_tile=words[:, 0],
+        array_tile=words[:, 1], rf_tile=words[:, 2], banks=words[:, 3],
+        gb_runs=_dram_runs(gb_ext, rows[0], layers.bounds, stride, fk))
 
 
 @dataclass(frozen=True)
@@ -71,82 +186,37 @@ class LayerAccesses:
     gb_runs: torch.Tensor  # (B, L, 3) contiguous DRAM runs of one GB tile
 
 
-def dram_runs(ext: torch.Tensor, bounds: torch.Tensor, stride: torch.Tensor,
-              follow_k: torch.Tensor) -> torch.Tensor:
-    """Contiguous DRAM runs of a GB tile with extents `ext` (..., 7) -> (..., 3).
-
-    Layouts: activations NCHW, weights (K, C, R, S). Inputs: one run per stored row (per
-    window when stride > S leaves column gaps). Weights: one run per (k, c, r) row, inner
-    dims the tile covers exactly merge into longer runs. Outputs: one run per (n, k, y)
-    row, or per (n, k) plane when the tile spans whole rows.
-    """
-    n, k, c, y, x, r, s = ext.unbind(-1)
-    bc, bx, br, bs = (bounds[..., i] for i in (2, 4, 5, 6))
-    rows = window_rows(y, r, stride, torch.minimum)
-    gapped = ~window_band(x, s, stride)
-    runs_i = n * torch.where(follow_k, k, c) * rows * torch.where(gapped, x, 1.0)
-    runs_w = torch.where(s == bs, torch.where(r == br, torch.where(c == bc, 1.0, k), k * c),
-                         k * c * r)
-    runs_o = n * k * torch.where(x == bx, 1.0, y)
-    return torch.stack([runs_i, runs_w, runs_o], -1)
+def _psums(fetch: torch.Tensor, distinct: torch.Tensor, tile: torch.Tensor) -> torch.Tensor:
+    """(3, B, L) words read down a level per tensor: visits x tile, outputs less the first
+    visit of each distinct tile (partial sums are read back only on revisits)."""
+    return torch.cat([fetch[:2] * tile[:2], ((fetch[2] - distinct) * tile[2])[None]])
 
 
 def layer_accesses(layers: LayerSet, m: MappingBatch) -> LayerAccesses:
     """Per-level access counts of every layer under every mapping (docs/cost_model.md §2)."""
-    stride, fk = layers.stride, layers.follow_k  # (L,)
-    rel = REL.expand(len(layers), 3, 7).clone()  # (L, 3, 7)
-    rel[:, 0, K_DIM] = fk
-    f_dram, f_gb, f_rf = m.factors.unbind(-2)  # (B, L, 7) each
-    o_dram, o_gb = m.order[..., 0, :], m.order[..., 1, :]  # (B, L, 7)
+    c = _counts(layers, m)
+    zero = torch.zeros_like(c.distinct_gb)
+    out_gb, out_rf = c.fetch_gb[2] * c.gb_tile[2], c.fetch_rf[2] * c.array_tile[2]
 
-    def ordered(x: torch.Tensor, order: torch.Tensor) -> torch.Tensor:
-        return x.gather(-1, order)
+    def bl3(x: torch.Tensor) -> torch.Tensor:  # (3, B, L) -> (B, L, 3)
+        return x.permute(1, 2, 0)
 
-    rel_b = rel.unsqueeze(0).expand(m.batch, -1, -1, -1)  # (B, L, 3, 7)
-    rel_dram = rel_b.gather(-1, o_dram.unsqueeze(-2).expand(-1, -1, 3, -1))
-    rel_gb = rel_b.gather(-1, o_gb.unsqueeze(-2).expand(-1, -1, 3, -1))
-    b_dram = ordered(f_dram, o_dram).unsqueeze(-2)  # (B, L, 1, 7)
-    b_gb = ordered(f_gb, o_gb).unsqueeze(-2)
-    fetch_gb = fetches(b_dram.expand_as(rel_dram), rel_dram)  # (B, L, 3)
-    both = torch.cat([b_dram, b_gb], -1)  # (B, L, 1, 14)
-    fetch_rf = fetches(both.expand(-1, -1, 3, -1), torch.cat([rel_dram, rel_gb], -1))
-
-    out_rel = REL[2]
-    distinct_gb = f_dram[..., out_rel].prod(-1)  # (B, L) distinct output GB tiles
-    distinct_rf = (f_dram * f_gb)[..., out_rel].prod(-1)
-
-    array_ext = m.spatial * f_rf
-    gb_tile = tile_words_batch(f_gb * array_ext, stride, fk)  # (B, L, 3)
-    array_tile = tile_words_batch(array_ext, stride, fk)
-    rf_tile = tile_words_batch(f_rf, stride, fk)
-    pes = m.spatial.prod(-1)  # (B, L)
-
-    zero = torch.zeros_like(fetch_gb[..., 0])
-    psum_gb = (fetch_gb[..., 2] - distinct_gb) * gb_tile[..., 2]
-    psum_rf = (fetch_rf[..., 2] - distinct_rf) * array_tile[..., 2]
-    in_w = slice(0, 2)
     return LayerAccesses(
-        compute_cycles=m.factors.prod(-2).prod(-1),
-        dram_read=torch.cat([fetch_gb[..., in_w] * gb_tile[..., in_w], psum_gb[..., None]], -1),
-        dram_write=torch.stack([zero, zero, fetch_gb[..., 2] * gb_tile[..., 2]], -1),
-        dram_final_write=distinct_gb * gb_tile[..., 2],
-        gb_read=torch.cat([fetch_rf[..., in_w] * array_tile[..., in_w], psum_rf[..., None]], -1),
-        gb_write=torch.stack([zero, zero, fetch_rf[..., 2] * array_tile[..., 2]], -1),
-        rf_fill=torch.cat([fetch_rf[..., in_w] * rf_tile[..., in_w],
-                           ((fetch_rf[..., 2] - distinct_rf) * rf_tile[..., 2])[..., None]],
-                          -1) * pes[..., None],
-        rf_drain=fetch_rf[..., 2] * rf_tile[..., 2] * pes,
-        gb_tile=gb_tile,
-        rf_tile=rf_tile,
-        banks=tile_words_batch(m.spatial, stride, fk),
-        fetch_gb=fetch_gb,
-        fetch_rf=fetch_rf,
-        distinct_gb=distinct_gb,
-        gb_runs=dram_runs(f_gb * array_ext, layers.bounds, stride, fk),
+        compute_cycles=c.compute_cycles,
+        dram_read=bl3(_psums(c.fetch_gb, c.distinct_gb, c.gb_tile)),
+        dram_write=torch.stack([zero, zero, out_gb], -1),
+        dram_final_write=c.distinct_gb * c.gb_tile[2],
+        gb_read=bl3(_psums(c.fetch_rf, c.distinct_rf, c.array_tile)),
+        gb_write=torch.stack([zero, zero, out_rf], -1),
+        rf_fill=bl3(_psums(c.fetch_rf, c.distinct_rf, c.rf_tile) * c.pes),
+        rf_drain=c.fetch_rf[2] * c.rf_tile[2] * c.pes,
+        gb_tile=bl3(c.gb_tile), rf_tile=bl3(c.rf_tile), banks=bl3(c.banks),
+        fetch_gb=bl3(c.fetch_gb), fetch_rf=bl3(c.fetch_rf), distinct_gb=c.distinct_gb,
+        gb_runs=bl3(c.gb_runs),
     )
 
 
-def dram_timing(a: LayerAccesses, target: Target, bits: int, rep: torch.Tensor
+def dram_timing(c: _Counts, target: Target, bits: int, rep: torch.Tensor
                 ) -> tuple[torch.Tensor, torch.Tensor]:
     """(steady DRAM cycles over all `rep` runs of the nest, fill + drain cycles), (B, L).
 
@@ -173,77 +243,98 @@ def dram_timing(a: LayerAccesses, target: Target, bits: int, rep: torch.Tensor
     bpc = target.dram_bytes_per_cycle
     lat = dram_latency_cycles(target.clock_mhz)
 
-    def xfer(words: torch.Tensor, width_bits: float, t: int) -> torch.Tensor:
+    def xfer(words: torch.Tensor, width_bits: float, runs: torch.Tensor) -> torch.Tensor:
         # bursts touched: runs start at element-aligned offsets, uniformly over a burst
-        runs = a.gb_runs[..., t]
         burst_bytes = words * width_bits / 8 + runs * (DRAM_BURST_BYTES - width_bits / 8)
         return torch.maximum(burst_bytes / bpc, runs)
 
-    t_in = [xfer(a.gb_tile[..., t], bits, t) for t in (0, 1)]
-    t_fin = xfer(a.gb_tile[..., 2], bits, 2)
-    t_ps = xfer(a.gb_tile[..., 2], acc_bits(bits), 2)
-    f_in = [a.fetch_gb[..., t] * rep for t in (0, 1)]  # visits over all runs
-    distinct = a.distinct_gb * rep
-    revisits = (a.fetch_gb[..., 2] - a.distinct_gb) * rep
-    evict = (distinct - 1) * t_fin + revisits * t_ps  # the last write-back is in the drain
-    bus = (f_in[0] - 1) * t_in[0] + (f_in[1] - 1) * t_in[1] + evict + revisits * t_ps
-    visit_c = a.compute_cycles[..., None] / a.fetch_gb  # (B, L, 3) compute per GB visit
-    tile_c = a.compute_cycles[..., None] / a.fetch_rf  # compute per array tile
-    f = a.rf_tile  # RF-tile fill (or drain) cycles
-    rel = torch.clamp(visit_c - 2 * tile_c + f, min=0.0)  # release after the visit starts
-    r_i, r_w = rel[..., 0], rel[..., 1]
+    fg, f = c.fetch_gb, c.rf_tile  # (3, B, L); f: RF-tile fill (or drain) cycles
+    t_in = xfer(c.gb_tile[:2], bits, c.gb_runs[:2])  # (2, B, L) inputs, weights
+    t_fin = xfer(c.gb_tile[2], bits, c.gb_runs[2])
+    t_ps = xfer(c.gb_tile[2], acc_bits(bits), c.gb_runs[2])
+    f_in = fg[:2] * rep  # (2, B, L) visits over all runs
+    distinct = c.distinct_gb * rep
+    revisits = (fg[2] - c.distinct_gb) * rep
+    ps_moves = revisits * t_ps
+    moves_in = (f_in - 1) * t_in  # (2, B, L)
+    bus = moves_in[0] + moves_in[1] + ((distinct - 1) * t_fin + ps_moves) + ps_moves
+    visit_c = c.compute_cycles / fg  # (3, B, L) compute per GB visit
+    tile_c = c.compute_cycles / c.fetch_rf[:2]  # compute per array tile
+    rel = torch.clamp(visit_c[:2] - 2 * tile_c + f[:2], min=0.0)  # release after start
+    r_i, r_w = rel
     ready_i, ready_w = r_i + lat + t_in[0], r_w + lat + t_in[1]  # after the visit starts
     # Changing visit together, the later request waits for the earlier one's data.
-    together = a.fetch_gb[..., 0] == a.fetch_gb[..., 1]
+    together = fg[0] == fg[1]
     w_first = r_w <= r_i
     ready_i = torch.where(together & w_first,
                           lat + torch.maximum(r_i, r_w + t_in[1]) + t_in[0], ready_i)
     ready_w = torch.where(together & ~w_first,
                           lat + torch.maximum(r_w, r_i + t_in[0]) + t_in[1], ready_w)
-    ready = (ready_i, ready_w)
-    visit = [(f_in[t] - 1) * torch.maximum(visit_c[..., t], (ready[t] + f[..., t]) / 2)
-             for t in (0, 1)]
-    t_o, f_o = visit_c[..., 2], f[..., 2]
+    ready = torch.stack([ready_i, ready_w])
+    visit = (f_in - 1) * torch.maximum(visit_c[:2], (ready + f[:2]) / 2)  # (2, B, L)
+    t_o, f_o = visit_c[2], f[2]
     outs = (revisits * torch.maximum(t_o, (t_o + 2 * f_o + 2 * t_ps + 2 * lat) / 2)
             + (distinct - 1) * torch.maximum(t_o, (t_o + f_o + t_fin) / 2))
-    # A saturated bus serves reads in request order: a visit transfer longer than the
-    # one-visit cushion of a tensor that changes visit more often stalls the MACs.
-    comp = a.compute_cycles * rep
-    burst = []
-    for t, o in ((0, 1), (1, 0)):
-        cushion = torch.minimum(*(torch.where(a.fetch_gb[..., u] > a.fetch_gb[..., t],
-                                              visit_c[..., u], math.inf) for u in (o, 2)))
-        excess = torch.clamp(t_in[t] - cushion, min=0.0)
-        burst.append(torch.where(bus >= comp, comp + (f_in[t] - 1) * excess, 0.0))
-    steady = torch.stack([bus, visit[0], visit[1], outs, *burst], -1).amax(-1)
-    fill = lat + t_in[0] + t_in[1] + torch.maximum(a.rf_tile[..., 0], a.rf_tile[..., 1])
-    drain = a.rf_tile[..., 2] + t_fin + lat
+    steady = torch.maximum(torch.maximum(bus, outs), visit.amax(0))
+    steady = torch.maximum(steady, _bus_stalls(c, bus, t_in, f_in, visit_c, rep))
+    fill = lat + t_in[0] + t_in[1] + torch.maximum(f[0], f[1])
+    drain = f[2] + t_fin + lat
     return steady, fill + drain
+
+
+def _bus_stalls(c: _Counts, bus: torch.Tensor, t_in: torch.Tensor, f_in: torch.Tensor,
+                visit_c: torch.Tensor, rep: torch.Tensor) -> torch.Tensor:
+    """(B, L) cycles of a saturated bus that serves reads in request order: a visit
+    transfer longer than the one-visit cushion of a tensor that changes visit more often
+    stalls the MACs (0 where the bus is not saturated; `dram_timing`)."""
+    fg = c.fetch_gb
+    comp = c.compute_cycles * rep
+    stalls = []
+    for t, o in ((0, 1), (1, 0)):
+        cushion = torch.minimum(*(torch.where(fg[u] > fg[t], visit_c[u], math.inf)
+                                  for u in (o, 2)))
+        excess = torch.clamp(t_in[t] - cushion, min=0.0)
+        stalls.append(comp + (f_in[t] - 1) * excess)
+    return torch.where(bus >= comp, torch.maximum(*stalls), 0.0)
+
+
+@functools.lru_cache(maxsize=32)
+def _loglog_table(table: tuple[tuple[float, float], ...]) -> tuple[torch.Tensor, torch.Tensor]:
+    """(log x, log y) of a per-access energy table, float64."""
+    return (torch.tensor([math.log(a) for a, _ in table], dtype=F64),
+            torch.tensor([math.log(b) for _, b in table], dtype=F64))
 
 
 def _interp_loglog(table: tuple[tuple[float, float], ...], x: torch.Tensor) -> torch.Tensor:
     """Torch twin of target._interp_loglog (clamped below, extrapolated above)."""
-    xs = torch.tensor([math.log(a) for a, _ in table], dtype=F64)
-    ys = torch.tensor([math.log(b) for _, b in table], dtype=F64)
-    lx = x.clamp(min=1.0).log().clamp(min=xs[0].item())
+    xs, ys = (t.to(x.device) for t in _loglog_table(table))
+    lx = x.clamp(min=1.0).log().clamp(min=math.log(table[0][0]))
     i = torch.searchsorted(xs, lx.contiguous()).clamp(1, len(table) - 1)
     x0, x1, y0, y1 = xs[i - 1], xs[i], ys[i - 1], ys[i]
     return torch.exp(y0 + (lx - x0) / (x1 - x0) * (y1 - y0))
 
 
 def _per_chunk_max(per_layer: torch.Tensor, chunk: torch.Tensor, n_chunks: int) -> torch.Tensor:
-    """(B, L, 3) -> (B, H, 3): max over the layers each chunk runs."""
-    out = torch.ones(per_layer.shape[0], n_chunks, 3, dtype=F64)
+    """(B, L, 3) -> (B, H, 3): max over the layers each chunk runs (at least 1)."""
+    out = torch.ones(per_layer.shape[0], n_chunks, 3, dtype=F64, device=per_layer.device)
+    if n_chunks == 1:
+        return torch.maximum(out, per_layer.amax(1, keepdim=True))
     idx = chunk.unsqueeze(-1).expand_as(per_layer)
     return out.scatter_reduce(1, idx, per_layer, "amax", include_self=True)
+
+
+def _chunk_banks(moves: torch.Tensor, compute: torch.Tensor, banks: torch.Tensor,
+                 chunk: torch.Tensor, n_chunks: int) -> torch.Tensor:
+    """`gb_banks` from (B, L, 3) GB words moved and words per cycle, (B, L) compute."""
+    demand = torch.ceil(moves / compute[..., None])
+    return _per_chunk_max(torch.minimum(demand, banks).clamp(min=1), chunk, n_chunks)
 
 
 def gb_banks(a: LayerAccesses, chunk: torch.Tensor, n_chunks: int) -> torch.Tensor:
     """(B, H, 3) banks per GB buffer of each chunk: enough for the chunk's most demanding
     layer to stream its words in its compute time, never more than the array takes in one
     cycle, at least 1. `chunk` (B, L) is each layer's chunk. The HLS backend builds these."""
-    demand = torch.ceil((a.gb_read + a.gb_write) / a.compute_cycles[..., None])
-    return _per_chunk_max(torch.minimum(demand, a.banks).clamp(min=1), chunk, n_chunks)
+    return _chunk_banks(a.gb_read + a.gb_write, a.compute_cycles, a.banks, chunk, n_chunks)
 
 
 @dataclass(frozen=True)
@@ -278,82 +369,115 @@ class Costs:
 ENERGY_PARTS = ("mac", "rf", "gb", "dram")
 
 
-def _energy(a: LayerAccesses, m: MappingBatch, target: Target, bits: int,
+def _energy(c: _Counts, m: MappingBatch, target: Target, bits: int, moves: torch.Tensor,
             gb_words: torch.Tensor, rf_words: torch.Tensor, dram_bits: torch.Tensor
             ) -> torch.Tensor:
     """(B, L, 4) energy of one run of each layer's nest: MACs, RF, GB and DRAM accesses
-    (ENERGY_PARTS), per-access energies from the buffer sizes; `dram_bits` (B, L)."""
-    bits_t = torch.tensor([bits, bits, acc_bits(bits)], dtype=F64)  # word width per tensor
+    (ENERGY_PARTS), per-access energies from the buffer sizes; `moves` (3, B, L) GB words
+    read and written (array and DRAM sides), `dram_bits` (B, L)."""
+    bits_t = torch.tensor([bits, bits, acc_bits(bits)], dtype=F64, device=gb_words.device)
     abits = float(acc_bits(bits))
     gb_bytes = gb_words * bits_t / 8  # (B, H, 3): one buffer per tensor
     rf_bytes = (rf_words * bits_t / 8).sum(-1)  # (B, H): one RF per PE
-    gather_h = m.chunk.unsqueeze(-1).expand(-1, -1, 3)
-    gb_pj_word = (_interp_loglog(target.sram_pj_table, gb_bytes) * bits_t / 16).gather(1,
-                                                                                      gather_h)
-    rf_l = rf_bytes.gather(1, m.chunk)  # (B, L)
-    rf_pj_in = _interp_loglog(target.rf_pj_table, rf_l) * bits / 16
-    rf_pj_acc = rf_pj_in * abits / bits
+    gb_pj_h = _interp_loglog(target.sram_pj_table, gb_bytes) * bits_t / 16  # (B, H, 3)
+    rf_pj_in = (_interp_loglog(target.rf_pj_table, rf_bytes) * bits / 16).gather(1, m.chunk)
+    rf_pj_acc = rf_pj_in * abits / bits  # (B, L)
 
-    pe_cycles = a.compute_cycles * m.spatial.prod(-1)
+    pe_cycles = c.compute_cycles * c.pes
     e_mac = pe_cycles * target.mac_pj[bits]
-    e_rf = (pe_cycles * 2 * (rf_pj_in + rf_pj_acc)
-            + (a.rf_fill[..., :2].sum(-1)) * rf_pj_in
-            + (a.rf_fill[..., 2] + a.rf_drain) * rf_pj_acc)
-    e_gb = ((a.gb_read + a.gb_write + a.dram_read + a.dram_write) * gb_pj_word).sum(-1)
+    fill = _psums(c.fetch_rf, c.distinct_rf, c.rf_tile) * c.pes  # (3, B, L) RF fills
+    drain = c.fetch_rf[2] * c.rf_tile[2] * c.pes  # output words out of the RFs
+    e_rf = (pe_cycles * 2 * (rf_pj_in + rf_pj_acc) + (fill[0] + fill[1]) * rf_pj_in
+            + (fill[2] + drain) * rf_pj_acc)
+    pj = [gb_pj_h[..., t].gather(1, m.chunk) for t in range(3)]
+    e_gb = moves[0] * pj[0] + moves[1] * pj[1] + moves[2] * pj[2]
     e_dram = dram_bits * target.dram_pj_per_bit
     return torch.stack([e_mac, e_rf, e_gb, e_dram], -1)
 
 
 def evaluate(layers: LayerSet, m: MappingBatch, target: Target, bits: int) -> Costs:
-    """Evaluate B accelerator points on L layers at `bits` precision (docs/cost_model.md)."""
-    a = layer_accesses(layers, m)
+    """Evaluate B accelerator points on L layers at `bits` precision (docs/cost_model.md).
+
+    Batches over `CHUNK_PAIRS` layer x point pairs run chunk by chunk (same results)."""
+    per_chunk = max(1, CHUNK_PAIRS // max(len(layers), 1))
+    if m.batch <= per_chunk:
+        return _evaluate(layers, m, target, bits)
+    parts = [_evaluate(layers, _rows(m, slice(i, i + per_chunk)), target, bits)
+             for i in range(0, m.batch, per_chunk)]
+    return Costs(**{f.name: torch.cat([getattr(p, f.name) for p in parts])
+                    for f in fields(Costs)})
+
+
+def _rows(m: MappingBatch, rows: slice) -> MappingBatch:
+    """Points `rows` of `m`."""
+    return MappingBatch(**{f.name: None if getattr(m, f.name) is None
+                           else getattr(m, f.name)[rows] for f in fields(MappingBatch)})
+
+
+def _evaluate(layers: LayerSet, m: MappingBatch, target: Target, bits: int) -> Costs:
+    """`evaluate` on one chunk."""
+    c = _counts(layers, m)
     rep = layers.repeat  # (L,)
     n_chunks = m.chunk_pes.shape[1]
-    bits_t = torch.tensor([bits, bits, acc_bits(bits)], dtype=F64)  # word width per tensor
-    abits = float(acc_bits(bits))
+    abits = acc_bits(bits)
 
-    pes = m.spatial.prod(-1)  # (B, L)
-    compute = a.compute_cycles * rep
-    dram_bits = ((a.dram_read * bits_t).sum(-1) + a.dram_final_write * bits
-                 + (a.dram_write[..., 2] - a.dram_final_write) * abits) * rep
+    compute = c.compute_cycles * rep
+    dram_rd = _psums(c.fetch_gb, c.distinct_gb, c.gb_tile)  # (3, B, L) words DRAM -> GB
+    dram_wr = c.fetch_gb[2] * c.gb_tile[2]  # output words GB -> DRAM
+    final = c.distinct_gb * c.gb_tile[2]  # of which final (the rest are psums)
+    dram_bits = ((dram_rd[0] * bits + dram_rd[1] * bits + dram_rd[2] * abits) + final * bits
+                 + (dram_wr - final) * abits) * rep
     dram_bytes = dram_bits / 8
-    dram_cycles, overhead = dram_timing(a, target, bits, rep)
+    dram_cycles, overhead = dram_timing(c, target, bits, rep)
 
-    banks = gb_banks(a, m.chunk, n_chunks)
-    banks_l = banks.gather(1, m.chunk.unsqueeze(-1).expand(-1, -1, 3))  # (B, L, 3)
-    gb_cycles = ((a.gb_read + a.gb_write) / banks_l).amax(-1) * rep
-    stack = torch.stack([compute, dram_cycles, gb_cycles], -1)
-    steady, bound = stack.max(-1)
+    gb_rw = _psums(c.fetch_rf, c.distinct_rf, c.array_tile)  # (3, B, L) GB -> array
+    gb_rw[2] += c.fetch_rf[2] * c.array_tile[2]  # + array -> GB (outputs)
+    banks = _chunk_banks(gb_rw.permute(1, 2, 0), c.compute_cycles, c.banks.permute(1, 2, 0),
+                         m.chunk, n_chunks)  # (B, H, 3)
+    at = m.chunk.unsqueeze(-1).expand(-1, -1, 3)  # (B, L, 3) chunk of each layer
+    banks_l = banks.gather(1, at).permute(2, 0, 1)  # (3, B, L)
+    gb_cycles = (gb_rw / banks_l).amax(0) * rep
+    steady, bound = torch.stack([compute, dram_cycles, gb_cycles], -1).max(-1)
     latency = steady + overhead
 
-    gb_words = m.gb_words if m.gb_words is not None else _per_chunk_max(a.gb_tile, m.chunk,
-                                                                          n_chunks)
-    rf_words = m.rf_words if m.rf_words is not None else _per_chunk_max(a.rf_tile, m.chunk,
-                                                                          n_chunks)
-    energy = _energy(a, m, target, bits, gb_words, rf_words, dram_bits / rep) * rep[..., None]
+    gb_words = (m.gb_words if m.gb_words is not None
+                else _per_chunk_max(c.gb_tile.permute(1, 2, 0), m.chunk, n_chunks))
+    rf_words = (m.rf_words if m.rf_words is not None
+                else _per_chunk_max(c.rf_tile.permute(1, 2, 0), m.chunk, n_chunks))
+    moves = gb_rw + dram_rd
+    moves[2] += dram_wr
+    energy = _energy(c, m, target, bits, moves, gb_words, rf_words,
+                     dram_bits / rep) * rep[..., None]
+    r = chunk_resources(m, target, bits, banks, gb_words, rf_words)
+    fits = ((c.gb_tile <= gb_words.gather(1, at).permute(2, 0, 1))
+            & (c.rf_tile <= rf_words.gather(1, at).permute(2, 0, 1))).all(0).all(-1)
+    feasible = r.within_budget & fits & (m.chunk_pes.sum(-1) <= target.max_pes)
+    return _network_costs(layers, m, target, r, feasible, compute=compute,
+                          dram_cycles=dram_cycles, gb_cycles=gb_cycles, latency_cycles=latency,
+                          overhead_cycles=overhead, bound=bound,
+                          utilisation=layers.macs / (compute * c.pes), dram_bytes=dram_bytes,
+                          energy_pj=energy)
 
-    chunk_cycles = torch.zeros(m.batch, n_chunks, dtype=F64).scatter_add(1, m.chunk, latency)
+
+def _network_costs(layers: LayerSet, m: MappingBatch, target: Target, r, feasible:
+                   torch.Tensor, *, compute: torch.Tensor, **per_layer: torch.Tensor) -> Costs:
+    """`Costs` from the per-layer figures: chunk and frame cycles, FPS, energy per frame."""
+    latency, energy = per_layer["latency_cycles"], per_layer["energy_pj"]
+    chunk_cycles = torch.zeros(m.batch, m.chunk_pes.shape[1], dtype=F64,
+                               device=latency.device).scatter_add(
+        1, m.chunk, latency)
     total_latency = latency.sum(-1)
-    shared_dram = dram_bytes.sum(-1) / target.dram_bytes_per_cycle
+    shared_dram = per_layer["dram_bytes"].sum(-1) / target.dram_bytes_per_cycle
     frame = torch.where(m.pipeline, torch.maximum(chunk_cycles.amax(-1), shared_dram),
                         total_latency)
     clock_hz = target.clock_mhz * 1e6
     fps = clock_hz / frame
     energy_frame = energy.sum((-1, -2))
-
-    r = chunk_resources(m, target, bits, banks, gb_words, rf_words)
-    gather_h = m.chunk.unsqueeze(-1).expand(-1, -1, 3)
-    fits = ((a.gb_tile <= gb_words.gather(1, gather_h)).all(-1)
-            & (a.rf_tile <= rf_words.gather(1, gather_h)).all(-1)).all(-1)
-    feasible = r.within_budget & fits & (m.chunk_pes.sum(-1) <= target.max_pes)
-
     return Costs(
-        compute_cycles=compute, dram_cycles=dram_cycles, gb_cycles=gb_cycles,
-        latency_cycles=latency, overhead_cycles=overhead, bound=bound,
-        utilisation=layers.macs / (compute * pes), dram_bytes=dram_bytes, energy_pj=energy,
-        chunk_cycles=chunk_cycles, chunk_dsp=r.chunk_dsp, chunk_bram18k=r.chunk_bram18k,
-        dsp=r.dsp, bram18k=r.bram18k, lut=r.lut, area_mm2=r.area_mm2,
-        frame_cycles=frame, frame_latency_cycles=total_latency, fps=fps,
+        compute_cycles=compute, **per_layer, chunk_cycles=chunk_cycles,
+        chunk_dsp=r.chunk_dsp, chunk_bram18k=r.chunk_bram18k, dsp=r.dsp, bram18k=r.bram18k,
+        lut=r.lut, area_mm2=r.area_mm2, frame_cycles=frame,
+        frame_latency_cycles=total_latency, fps=fps,
         gops=2 * layers.macs.sum() * fps / 1e9, energy_per_frame_pj=energy_frame,
         edp_pj_s=energy_frame * total_latency / clock_hz, feasible=feasible,
     )

@@ -42,7 +42,8 @@ def chunk_resources(m: MappingBatch, target: Target, bits: int, banks: torch.Ten
     """Resources of the chunks' PE arrays and buffers; `banks`, `gb_words`, `rf_words` are
     (B, H, 3). FPGA: DSPs per MAC, double-buffered GB banks in BRAM18K or LUTRAM, LUTs.
     ASIC: PE, RF and double-buffered SRAM area."""
-    bits_t = torch.tensor([bits, bits, acc_bits(bits)], dtype=F64)  # word width per tensor
+    bits_t = torch.tensor([bits, bits, acc_bits(bits)], dtype=F64,  # word width per tensor
+                          device=gb_words.device)
     used = m.chunk_pes > 0
     if target.kind == "fpga":
         chunk_dsp = (torch.ceil(m.chunk_pes * target.dsp_per_mac[bits])
@@ -57,7 +58,7 @@ def chunk_resources(m: MappingBatch, target: Target, bits: int, banks: torch.Ten
                                   + (lutram_bits + rf_bits) / 64) * used).sum(-1)
         return Resources(chunk_dsp, chunk_bram, dsp, bram, lut, torch.zeros_like(dsp),
                           (dsp <= target.dsp) & (bram <= target.bram18k) & (lut <= target.lut))
-    zero = torch.zeros(m.batch, dtype=F64)
+    zero = torch.zeros(m.batch, dtype=F64, device=gb_words.device)
     gb_bytes = gb_words * bits_t / 8  # (B, H, 3): one buffer per tensor
     rf_bytes = (rf_words * bits_t / 8).sum(-1)  # (B, H): one RF per PE
     area_um2 = (m.chunk_pes * (target.pe_area_um2[bits]
