@@ -1,6 +1,6 @@
-"""What a tensor of an imported graph (torch.fx or ONNX) holds in IR terms, and the
-reshapes both importers accept: a map flattened before the head, and channel shuffle as
-view (n, g, c/g, h, w) -> transpose -> view (n, c, h, w)."""
+"""What a tensor of an imported graph (torch.fx or ONNX) holds in IR terms, the
+reshapes both importers accept (a map flattened before the head, channel shuffle as
+view (n, g, c/g, h, w) -> transpose -> view (n, c, h, w)) and unique node names."""
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
@@ -44,3 +44,13 @@ def view_as(v: IRValue, out: Sequence[int], shuffle: Callable[[IRValue], str]
     if v.form == "shuffled" and out == (n, c, h, w):
         return IRValue(shuffle(v), v.shape)
     return None
+
+
+def unique_name(base: str, used: set[str]) -> str:
+    """`base`, or `base_1`, `base_2`, ... whichever is not in `used`; added to `used`."""
+    name, k = base, 0
+    while name in used:
+        k += 1
+        name = f"{base}_{k}"
+    used.add(name)
+    return name

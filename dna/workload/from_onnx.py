@@ -20,7 +20,7 @@ from typing import Any, Literal
 import numpy as np
 
 from dna.workload.forms import IRValue as _Val
-from dna.workload.forms import view_as
+from dna.workload.forms import unique_name, view_as
 from dna.workload.ir import INPUT, Network, Shape, WorkloadError
 from dna.workload.zoo import NetBuilder
 
@@ -72,13 +72,7 @@ class _OnnxConverter:
         self.used: set[str] = {INPUT}
 
     def name(self, node: Any, i: int) -> str:
-        base = node.name or f"{node.op_type.lower()}_{i}"
-        name, k = base, 0
-        while name in self.used:
-            k += 1
-            name = f"{base}_{k}"
-        self.used.add(name)
-        return name
+        return unique_name(node.name or f"{node.op_type.lower()}_{i}", self.used)
 
     def val(self, tensor: str, forms: tuple[str, ...] = ("map",)) -> _Val:
         v = self.vals.get(tensor)

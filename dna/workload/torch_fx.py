@@ -22,7 +22,7 @@ from torch import nn
 from torch.fx.passes.shape_prop import ShapeProp
 
 from dna.workload.forms import IRValue as _Val
-from dna.workload.forms import view_as
+from dna.workload.forms import unique_name, view_as
 from dna.workload.ir import INPUT, Network, Shape, WorkloadError
 from dna.workload.zoo import NetBuilder
 
@@ -74,13 +74,8 @@ class _FxConverter:
         self.used: set[str] = {INPUT}
 
     def name(self, node: torch.fx.Node) -> str:
-        base = str(node.target) if node.op == "call_module" else node.name
-        name, i = base, 0
-        while name in self.used:
-            i += 1
-            name = f"{base}_{i}"
-        self.used.add(name)
-        return name
+        return unique_name(str(node.target) if node.op == "call_module" else node.name,
+                           self.used)
 
     @staticmethod
     def arg(node: torch.fx.Node, i: int, key: str, default: Any = None) -> Any:
