@@ -6,7 +6,7 @@ the RTL engine (hwgen.rtl.conv_fields) compiles it into affine address generator
 The nest has NP = 15 positions, outer -> inner: the group loop (bound = groups of a grouped
 conv, else 1), the 7 dram loops and the 7 gb loops in the mapping's orders; the rf loops run
 inside (docs/cost_model.md section 1). A tensor's tile changes whenever a loop relevant to it
-with bound > 1 advances (`Nest.reload_pos`): the reuse rule of the cost model's `fetches`,
+with bound > 1 advances (`Nest.reload_pos`): the reuse rule of the cost model's `_visits`,
 with relevance from `dna.space.gads.typed.RELEVANT` / `relevant_dims`.
 """
 from __future__ import annotations
@@ -107,7 +107,7 @@ class Nest:
         DRAM loops; 'rf': the RF tiles, under the group, DRAM and GB loops) is (re)loaded:
         the innermost loop there relevant to t with bound > 1 (-1: loaded once, before
         every loop). The loops further in reuse the tile. The same rule as the cost model's
-        `dna.cost.model.fetches`, whose counts are the products of the bounds down to here."""
+        `dna.cost.model._visits`, whose counts are the products of the bounds down to here."""
         upto = GB_POS if tile == "gb" else NP
         live = [i for i in range(upto) if self.bounds[i] > 1
                 and relevant(t, self.dims[i], self.depthwise)]

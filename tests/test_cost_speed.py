@@ -13,14 +13,29 @@ import torch
 from benchmarks import _cost_model_before as before
 from benchmarks.cost_model import random_points
 from dna.cost import model
-from dna.cost.model import REL, Costs, _visits, evaluate, fetches
+from dna.cost.model import Costs, _visits, evaluate
 from dna.cost.target import load_target
 from dna.search.evaluator import search_space
 from dna.space.gads.batch import MappingBatch, network_layers
 from dna.space.gads.tensor import TensorSpace, tensor_space
+from dna.space.gads.typed import RELEVANT, TENSORS
+from dna.workload.ir import DIMS
 from dna.workload.zoo import get_network
 
 TARGETS = {name: load_target(name) for name in ("zc706", "asic45")}
+# Relevance of each dim (N K C Y X R S) to inputs, weights, outputs.
+REL = torch.tensor([[d in RELEVANT[t] for d in DIMS] for t in TENSORS], dtype=torch.bool)
+
+
+def fetches(bounds: torch.Tensor, relevant: torch.Tensor) -> torch.Tensor:
+    """Reference form of the visit rule, one tensor at a time: times a tile is (re)fetched
+    under loops `bounds` (..., T), outer -> inner: the product of all bounds down to the
+    innermost relevant loop with bound > 1 (1 if there is none)."""
+    live = relevant & (bounds > 1)
+    pos = torch.arange(1, bounds.shape[-1] + 1, device=bounds.device)
+    last = (live * pos).amax(-1, keepdim=True)  # 0 when no relevant loop
+    cp = torch.cat([torch.ones_like(bounds[..., :1]), bounds.cumprod(-1)], -1)
+    return cp.gather(-1, last).squeeze(-1)
 
 
 def _unequal(a: Costs, b) -> list[str]:

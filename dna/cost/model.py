@@ -24,13 +24,10 @@ import torch
 from dna.cost.resources import chunk_resources
 from dna.cost.target import Target
 from dna.quant.contract import acc_bits
-from dna.space.gads.batch import F64, LayerSet, MappingBatch
+from dna.space.gads.batch import F64, LayerSet, MappingBatch, tile_words_batch
 from dna.space.gads.typed import RELEVANT, TENSORS, window_band, window_rows
 from dna.workload.ir import DIMS
 
-# Relevance of each dim (N K C Y X R S) to inputs, weights, outputs.
-REL = torch.tensor([[d in RELEVANT[t] for d in DIMS] for t in TENSORS], dtype=torch.bool)
-K_DIM = DIMS.index("K")
 _POS = torch.arange(1, len(DIMS) + 1)  # 1-based loop positions
 # `_visits` spells the relevance out by dim: N Y X and C R S (inputs), K C R S, N K Y X.
 assert [set(RELEVANT[t]) for t in TENSORS] == [set("NCYXRS"), set("KCRS"), set("NKYX")]
@@ -55,26 +52,13 @@ def dram_latency_cycles(clock_mhz: float) -> int:
     return math.ceil(DRAM_LATENCY_NS * clock_mhz / 1000)
 
 
-def fetches(bounds: torch.Tensor, relevant: torch.Tensor) -> torch.Tensor:
-    """Times a tile is (re)fetched under loops `bounds` (..., T), outer -> inner.
-
-    A tile changes whenever a relevant loop with bound > 1 advances, so the count is the
-    product of all bounds down to the innermost such loop (1 if there is none). The
-    hardware lowering places its tile loads by the same rule (hwgen.nest `Nest.reload_pos`).
-    The reference form of the rule; the model computes it for all tensors at once
-    (`_visits`, equal on every input: tests/test_cost_speed.py).
-    """
-    live = relevant & (bounds > 1)
-    pos = torch.arange(1, bounds.shape[-1] + 1, device=bounds.device)
-    last = (live * pos).amax(-1, keepdim=True)  # 0 when no relevant loop
-    cp = torch.cat([torch.ones_like(bounds[..., :1]), bounds.cumprod(-1)], -1)
-    return cp.gather(-1, last).squeeze(-1)
-
-
 def _visits(factors: torch.Tensor, order: torch.Tensor, follow_k: torch.Tensor | None
             ) -> tuple[torch.Tensor, torch.Tensor]:
-    """(GB tile visits, array tile visits), each (3, B, L): `fetches` over the dram loops
-    and over the dram then gb loops. `factors`, `order` (B, L, 3, 7) as in MappingBatch;
+    """(GB tile visits, array tile visits), each (3, B, L). A tile changes whenever a
+    relevant loop with bound > 1 advances, so its visits are the product of all bounds down
+    to the innermost such loop (1 if there is none), over the dram loops for GB tiles and
+    over the dram then gb loops for array tiles. The hardware lowering places its tile
+    loads by the same rule (hwgen.nest `Nest.reload_pos`). `factors`, `order` (B, L, 3, 7) as in MappingBatch;
     `follow_k` (L,) bool, None when no layer's inputs follow K."""
     o, f2 = order[..., :2, :], factors[..., :2, :]  # (B, L, 2, 7) dram and gb levels
     pos = torch.empty_like(o).scatter_(-1, o, _POS.to(o.device).expand_as(o))  # 1-based
@@ -93,28 +77,18 @@ def _visits(factors: torch.Tensor, order: torch.Tensor, follow_k: torch.Tensor |
     return g[0], torch.where(last[1].permute(2, 0, 1) > 0, cp[..., 0, 7] * g[1], g[0])
 
 
-def _tile_words(ext: torch.Tensor, stride: torch.Tensor, follow_k: torch.Tensor | None
-                ) -> tuple[torch.Tensor, torch.Tensor]:
-    """(words of (inputs, weights, outputs) (3, ...), input rows (...)) of tiles with
-    extents `ext` (7, ...), dim-major (`tile_words_batch`)."""
-    n, k, c, y, x, r, s = ext
-    rows = window_rows(y, r, stride, torch.minimum)
-    cols = window_rows(x, s, stride, torch.minimum)
-    ch = c if follow_k is None else torch.where(follow_k, k, c)
-    return torch.stack([n * ch * rows * cols, k * c * r * s, n * k * y * x]), rows
-
-
-def _dram_runs(ext: torch.Tensor, rows: torch.Tensor, bounds: torch.Tensor,
-               stride: torch.Tensor, follow_k: torch.Tensor | None) -> torch.Tensor:
+def _dram_runs(ext: torch.Tensor, bounds: torch.Tensor, stride: torch.Tensor,
+               follow_k: torch.Tensor | None) -> torch.Tensor:
     """Contiguous DRAM runs of a GB tile with extents `ext` (7, B, L) -> (3, B, L).
 
     Layouts: activations NCHW, weights (K, C, R, S). Inputs: one run per stored row (per
     window when stride > S leaves column gaps). Weights: one run per (k, c, r) row, inner
     dims the tile covers exactly merge into longer runs. Outputs: one run per (n, k, y)
-    row, or per (n, k) plane when the tile spans whole rows. `rows` (B, L): the input rows.
+    row, or per (n, k) plane when the tile spans whole rows.
     """
     n, k, c, y, x, r, s = ext
     bc, bx, br, bs = (bounds[:, i] for i in (2, 4, 5, 6))
+    rows = window_rows(y, r, stride, torch.minimum)
     gapped = ~window_band(x, s, stride)
     ch = c if follow_k is None else torch.where(follow_k, k, c)
     runs_i = n * ch * rows * torch.where(gapped, x, 1.0)
@@ -153,7 +127,7 @@ def _counts(layers: LayerSet, m: MappingBatch) -> _Counts:
     array_ext = sp * f_rf
     gb_ext = f_gb * array_ext
     ext = torch.stack([gb_ext, array_ext, f_rf, sp], 1)  # (7, 4, B, L)
-    words, rows = _tile_words(ext, stride, fk)  # (3, 4, B, L), (4, B, L)
+    words = tile_words_batch(ext, stride, fk, dim=0)  # (3, 4, B, L)
     n, k, _, y, x, _, _ = f_dram
     distinct_gb = n * k * y * x
     gn, gk, _, gy, gx, _, _ = f_gb
@@ -162,7 +136,7 @@ def _counts(layers: LayerSet, m: MappingBatch) -> _Counts:
         fetch_rf=fetch_rf, distinct_gb=distinct_gb,
         distinct_rf=distinct_gb * (gn * gk * gy * gx), gb_tile=words[:, 0],
         array_tile=words[:, 1], rf_tile=words[:, 2], banks=words[:, 3],
-        gb_runs=_dram_runs(gb_ext, rows[0], layers.bounds, stride, fk))
+        gb_runs=_dram_runs(gb_ext, layers.bounds, stride, fk))
 
 
 @dataclass(frozen=True)
@@ -256,8 +230,9 @@ def dram_timing(c: _Counts, target: Target, bits: int, rep: torch.Tensor
     distinct = c.distinct_gb * rep
     revisits = (fg[2] - c.distinct_gb) * rep
     ps_moves = revisits * t_ps
+    evict = (distinct - 1) * t_fin + ps_moves  # the last write-back is in the drain
     moves_in = (f_in - 1) * t_in  # (2, B, L)
-    bus = moves_in[0] + moves_in[1] + ((distinct - 1) * t_fin + ps_moves) + ps_moves
+    bus = moves_in[0] + moves_in[1] + evict + ps_moves
     visit_c = c.compute_cycles / fg  # (3, B, L) compute per GB visit
     tile_c = c.compute_cycles / c.fetch_rf[:2]  # compute per array tile
     rel = torch.clamp(visit_c[:2] - 2 * tile_c + f[:2], min=0.0)  # release after start

@@ -103,13 +103,16 @@ def encode(accs: list[Accelerator]) -> MappingBatch:
     )
 
 
-def tile_words_batch(ext: torch.Tensor, stride: torch.Tensor, follow_k: torch.Tensor) -> torch.Tensor:
-    """Words of (inputs, weights, outputs) in tiles of per-dim extents `ext` (..., 7) -> (..., 3).
+def tile_words_batch(ext: torch.Tensor, stride: torch.Tensor,
+                     follow_k: torch.Tensor | None, dim: int = -1) -> torch.Tensor:
+    """Words of (inputs, weights, outputs) in tiles of per-dim extents `ext`: the 7 dims
+    along `dim` become the 3 tensors, e.g. (..., 7) -> (..., 3). `follow_k` (L,) bool:
+    inputs indexed by K (depthwise); None when no layer's are.
 
     Input tiles hold the rows (and columns) the windows touch (`window_rows`).
     """
-    n, k, c, y, x, r, s = ext.unbind(-1)
+    n, k, c, y, x, r, s = ext.unbind(dim)
     h = window_rows(y, r, stride, torch.minimum)
     w = window_rows(x, s, stride, torch.minimum)
-    ch = torch.where(follow_k, k, c)
-    return torch.stack([n * ch * h * w, k * c * r * s, n * k * y * x], -1)
+    ch = c if follow_k is None else torch.where(follow_k, k, c)
+    return torch.stack([n * ch * h * w, k * c * r * s, n * k * y * x], dim)
