@@ -266,11 +266,7 @@ def _inferred_shapes(model: Any) -> dict[str, tuple[int, ...]]:
 def network_from_onnx(path: str | Path, name: str | None = None) -> Network:
     """The IR network of the ONNX model in `path` (see the module docstring); one
     WorkloadError naming the file and every unsupported node, or the node that fails."""
-    try:
-        import onnx
-    except ImportError:
-        raise WorkloadError(f"{path}: reading ONNX needs the onnx package "
-                            f"(pip install onnx)") from None
+    import onnx  # a dependency; imported here to keep it off every command's start-up
     where = str(path)
     try:
         model = onnx.load(str(path))
