@@ -21,6 +21,7 @@ from pathlib import Path
 
 import networkx as nx
 
+from dna.cost import nodes
 from dna.design import Design
 from dna.errors import ProblemsError
 from dna.space.gads.typed import TEMPORAL_LEVELS, TENSORS, Accelerator
@@ -51,14 +52,8 @@ def chunk_id(index: int) -> str:
 
 
 def node_chunks(net: Network, acc: Accelerator) -> dict[str, int]:
-    """Chunk of every node and of the network input ("input" -> 0): a conv runs on its
-    mapping's chunk; any other node is fused into the chunk of its latest input."""
-    conv_chunk = {m.layer: m.chunk for m in acc.mappings}
-    where = {INPUT: 0}
-    for n in net.nodes:
-        where[n.name] = (conv_chunk[n.name] if isinstance(n, Conv)
-                         else max(where[s] for s in n.inputs))
-    return where
+    """Chunk of every node and of the network input (`dna.cost.nodes.node_chunks`)."""
+    return nodes.node_chunks(net, {m.layer: m.chunk for m in acc.mappings})
 
 
 def _mapping_attrs(acc: Accelerator, chunk: int) -> dict[str, dict]:

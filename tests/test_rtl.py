@@ -137,17 +137,39 @@ def test_emit_is_deterministic(tmp_path, small_design):
     assert [o["kind"] for o in man["ops"]] == ["conv", "conv", "conv", "conv", "add", "conv"]
 
 
-def test_unsupported_node_is_one_line_exit_2(tmp_path):
-    b = NetBuilder(Shape(1, 4, 8, 8))
+def _pooled_net(batch: int = 1):
+    b = NetBuilder(Shape(batch, 4, 8, 8))
     b.conv("c1", 4, 3, padding=1)
     b.pool("pool1", 2, 2)
+    b.shuffle("sh", 2)
     b.conv("c2", 4, 1)
-    net = b.build("pooled")
+    b.gap("gap")
+    return b.build("pooled")
+
+
+def _design_of(net):
     ch = chunk("KYX", (2, 2, 1), (1024, 512, 512), (16, 16, 8))
     rng = random.Random(0)
     acc = Accelerator("multicycle", (ch,), tuple(random_mapping(c, ch, rng)
                                                  for c in net.convs))
-    design = make_design(net, acc, TARGET, 8, provenance={})
+    return make_design(net, acc, TARGET, 8, provenance={})
+
+
+def test_plane_nodes_become_plane_ops_with_their_geometry():
+    net = _pooled_net()
+    prog = build_program(_design_of(net), random_quantized_network(net, 8, 0), TARGET)
+    assert [(o.node, o.kind) for o in prog.ops] == [
+        ("c1", "conv"), ("pool1", "plane"), ("sh", "plane"), ("c2", "conv"), ("gap", "plane")]
+    pool, sh, gap = (o.fields for o in prog.ops if o.kind == "plane")
+    assert (pool["pl_wr"], pool["pl_stride"], pool["pl_oh"], pool["pl_avg"]) == (2, 2, 4, 0)
+    assert sh["pl_groups"] == 2 and sh["pl_gstep"] == 2 * 4 * 4  # 2 planes of 4x4 int8
+    assert (gap["pl_wr"], gap["pl_ws"], gap["pl_oh"], gap["pl_avg"]) == (4, 4, 1, 1)
+    assert pool["ew_o"] == sh["ew_a"] == prog.memory.tensor("pool1").addr
+
+
+def test_batch_above_one_is_one_line_exit_2_naming_every_node(tmp_path):
+    net = _pooled_net(batch=2)
+    design = _design_of(net)
     with pytest.raises(HwgenError, match="pool1"):
         build_program(design, random_quantized_network(net, 8, 0), TARGET)
     save_design(design, tmp_path / "d.json")
@@ -155,7 +177,8 @@ def test_unsupported_node_is_one_line_exit_2(tmp_path):
                                     "--target", "asic45", "--out", str(tmp_path / "o")])
     assert res.exit_code == 2
     lines = [ln for ln in res.output.splitlines() if ln.startswith("error:")]
-    assert len(lines) == 1 and "pool1" in lines[0] and "Pool" in lines[0]
+    assert len(lines) == 1 and all(n.name in lines[0] for n in net.nodes), lines
+    assert "batch 1" in lines[0]
     assert not (tmp_path / "o").exists()
 
 

@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from dna.cost.target import load_target
 from dna.design import make_design
@@ -210,3 +212,50 @@ def test_icarus_runs_the_testbench_bit_exact(tmp_path):
     verilator = api.sim(ddir, cache_root=CACHE, run_dir=tmp_path / "vl")
     assert verilator.status == "PASS", verilator.detail
     assert icarus.runs[0]["ops"] == verilator.runs[0]["ops"]
+
+
+def plane_net(c: int, size: int, stride: int, pad: int, fn: str, groups: int, k: int):
+    """Every plane node kind around two convs: shuffle of the 12x12 input (the largest
+    plane, so every draw builds the same plane buffer), a pool drawn by hypothesis, a
+    conv, a global average pool and the FC head (1x1 conv)."""
+    b = NetBuilder(Shape(1, c, 12, 12))
+    b.shuffle("sh", groups)
+    b.pool("pool", size, stride, padding=pad, fn=fn)
+    b.conv("conv", k, 1)
+    b.act("conv_relu")
+    b.shuffle("sh2", 2)
+    b.gap("gap")
+    b.conv("fc", 5, 1)
+    return b.build("planes")
+
+
+@settings(max_examples=3, deadline=None, derandomize=True)
+@given(data=st.data())
+@pytest.mark.parametrize("bits", [8, 16])
+def test_plane_ops_bit_exact_in_the_predicted_cycles(tmp_path_factory, bits, data):
+    """Max and average pooling (stride, padding), global average pooling and channel
+    shuffle, random shapes: bit-exact with the reference (also under random DRAM
+    back-pressure), and without back-pressure every plane op takes the cycles the cost
+    model charges (dna.cost.nodes.plane_cost), to 2 cycles."""
+    import json
+
+    from sim.report import op_cycles
+    c = data.draw(st.sampled_from([2, 4, 6]), "channels")
+    size = data.draw(st.integers(1, 3), "size")
+    stride = data.draw(st.integers(1, 3), "stride")
+    pad = data.draw(st.integers(0, (size - 1) // 2), "padding")
+    fn = data.draw(st.sampled_from(["max", "avg"]), "fn")
+    groups = data.draw(st.sampled_from([g for g in (1, 2, 3) if c % g == 0]), "groups")
+    net = plane_net(c, size, stride, pad, fn, groups, 2 * data.draw(st.integers(1, 3), "k"))
+    seed = data.draw(st.integers(0, 1000), "seed")
+    design = random_design(net, chunk("KYX", HW["KYX"], GB, RF), TARGET, bits, seed=seed)
+    ddir = emit_design(design, TARGET, tmp_path_factory.mktemp("planes"), seed=seed)
+    res = api.sim(ddir, seeds=(seed,), cache_root=CACHE, max_cycles=500_000)
+    assert res.status == "PASS", res.detail
+    rows = op_cycles(json.loads((ddir / "manifest.json").read_text()), res)
+    planes = [r for r in rows if r.kind == "plane"]
+    assert [r.node for r in planes] == ["sh", "pool", "sh2", "gap"]
+    assert all(abs(r.measured - r.predicted) <= 2 for r in planes), planes
+    res = api.sim(ddir, seeds=(seed + 1,), backpressure_seed=seed, cache_root=CACHE,
+                  max_cycles=1_000_000)
+    assert res.status == "PASS", res.detail

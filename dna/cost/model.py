@@ -21,6 +21,7 @@ from dataclasses import dataclass, fields
 
 import torch
 
+from dna.cost.nodes import plane_cost
 from dna.cost.resources import chunk_resources
 from dna.cost.target import Target
 from dna.quant.contract import acc_bits
@@ -427,27 +428,59 @@ def _evaluate(layers: LayerSet, m: MappingBatch, target: Target, bits: int) -> C
     fits = ((c.gb_tile <= gb_words.gather(1, at).permute(2, 0, 1))
             & (c.rf_tile <= rf_words.gather(1, at).permute(2, 0, 1))).all(0).all(-1)
     feasible = r.within_budget & fits & (m.chunk_pes.sum(-1) <= target.max_pes)
-    return _network_costs(layers, m, target, r, feasible, compute=compute,
+    return _network_costs(layers, m, target, bits, r, feasible, compute=compute,
                           dram_cycles=dram_cycles, gb_cycles=gb_cycles, latency_cycles=latency,
                           overhead_cycles=overhead, bound=bound,
                           utilisation=layers.macs / (compute * c.pes), dram_bytes=dram_bytes,
                           energy_pj=energy)
 
 
-def _network_costs(layers: LayerSet, m: MappingBatch, target: Target, r, feasible:
-                   torch.Tensor, *, compute: torch.Tensor, **per_layer: torch.Tensor) -> Costs:
-    """`Costs` from the per-layer figures: chunk and frame cycles, FPS, energy per frame."""
+_PLANE_TABLES: dict = {}  # (planes, repr(target), bits, L) -> _plane_table's result
+
+
+def _plane_table(planes: tuple, target: Target, bits: int, n_layers: int
+                 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """(cycles, DRAM bytes, energy) (P,) of the plane nodes and their (P, L) conv frontier
+    (dna.cost.nodes), computed once per network, target and precision."""
+    key = (planes, repr(target), bits, n_layers)
+    if key not in _PLANE_TABLES:
+        costs = [plane_cost(node, target, bits) for node, _ in planes]
+        mask = torch.zeros(len(planes), n_layers, dtype=torch.bool)
+        for p, (_, front) in enumerate(planes):
+            mask[p, list(front)] = True
+        if len(_PLANE_TABLES) >= 64:
+            _PLANE_TABLES.clear()
+        _PLANE_TABLES[key] = (torch.tensor([c.cycles for c in costs], dtype=F64),
+                              torch.tensor([c.dram_bytes for c in costs], dtype=F64),
+                              torch.tensor([c.energy_pj for c in costs], dtype=F64), mask)
+    return _PLANE_TABLES[key]
+
+
+def _network_costs(layers: LayerSet, m: MappingBatch, target: Target, bits: int, r,
+                   feasible: torch.Tensor, *, compute: torch.Tensor, **per_layer: torch.Tensor) -> Costs:
+    """`Costs` from the per-layer figures and the plane nodes (each on the chunk of its
+    latest input, dna.cost.nodes.node_chunks): chunk and frame cycles, FPS, energy per
+    frame."""
     latency, energy = per_layer["latency_cycles"], per_layer["energy_pj"]
     chunk_cycles = torch.zeros(m.batch, m.chunk_pes.shape[1], dtype=F64,
                                device=latency.device).scatter_add(
         1, m.chunk, latency)
     total_latency = latency.sum(-1)
-    shared_dram = per_layer["dram_bytes"].sum(-1) / target.dram_bytes_per_cycle
+    dram = per_layer["dram_bytes"].sum(-1)
+    energy_frame = energy.sum((-1, -2))
+    if layers.planes:
+        cyc, nbytes, pj, front = (t.to(latency.device) for t in _plane_table(
+            layers.planes, target, bits, len(layers)))
+        where = torch.where(front, m.chunk[:, None, :], 0).amax(-1)  # (B, P)
+        chunk_cycles = chunk_cycles.scatter_add(1, where, cyc.expand_as(where))
+        total_latency = total_latency + cyc.sum()
+        dram = dram + nbytes.sum()
+        energy_frame = energy_frame + pj.sum()
+    shared_dram = dram / target.dram_bytes_per_cycle
     frame = torch.where(m.pipeline, torch.maximum(chunk_cycles.amax(-1), shared_dram),
                         total_latency)
     clock_hz = target.clock_mhz * 1e6
     fps = clock_hz / frame
-    energy_frame = energy.sum((-1, -2))
     return Costs(
         compute_cycles=compute, **per_layer, chunk_cycles=chunk_cycles,
         chunk_dsp=r.chunk_dsp, chunk_bram18k=r.chunk_bram18k, dsp=r.dsp, bram18k=r.bram18k,

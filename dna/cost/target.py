@@ -22,6 +22,18 @@ BRAM18K_BITS = 18 * 1024  # Xilinx 7-series / UltraScale+ BRAM18K capacity (UG47
 DSP_PER_REQUANTIZER = 2
 
 
+MIN_BUS_BYTES = 8  # narrowest AXI data bus the generated engines build (64 bits)
+MAX_BUS_BYTES = 128  # widest (1024 bits, the AXI4 maximum)
+
+
+def bus_bytes_for(target: Target) -> int:
+    """AXI data width of the generated RTL engines: the target's DRAM bytes per cycle
+    rounded up to a power of two, so a fully streaming bus can carry the target's
+    bandwidth."""
+    need = max(target.dram_bytes_per_cycle, MIN_BUS_BYTES)
+    return min(MAX_BUS_BYTES, 1 << math.ceil(math.log2(need)))
+
+
 class TargetError(DnaError):
     """A target name or target file is invalid; the message names the field."""
 

@@ -3,7 +3,8 @@ Python program compiler (`hwgen.rtl.program`), the generated Verilog header
 (`dna_cfg.vh`, field offsets) and the hex file the config ROM loads.
 
 An op is one line of the ROM: a conv layer (all its loop nests, compiled to affine
-address generators) or an elementwise op (residual add, clamp). Every field is a vector
+address generators), an elementwise op (residual add, clamp) or a plane op (max or
+average pooling, global average pooling, channel shuffle). Every field is a vector
 of `count` elements of `width` bits, element 0 in the lowest bits; signed fields are two's
 complement. The layout depends on nothing but these constants, so one Verilator build
 runs any program for the same hardware.
@@ -25,7 +26,7 @@ DMA_IN_OUTS = 6  # DMA values (outer and walker): dram byte address, gb word, co
 DMA_O_OUTS = 8  # output DMA values: final addr, psum addr, gb word, param index, c0..c3
 # (the outer odometer's gb entry is always 0: a GB tile starts at its slot's base)
 
-OP_CONV, OP_ADD, OP_CLAMP = 0, 1, 2
+OP_CONV, OP_ADD, OP_CLAMP, OP_PLANE = 0, 1, 2, 3
 
 
 @dataclass(frozen=True)
@@ -83,6 +84,15 @@ SCHEMA: tuple[Field, ...] = (
     Field("ew_a", 1, VW), Field("ew_b", 1, VW), Field("ew_o", 1, VW),
     Field("ew_beats", 1, VW), Field("ew_tail", 1, 8), Field("ew_ma", 1, 16),
     Field("ew_mb", 1, 16), Field("ew_shift", 1, 8),
+    # ---- plane ops (pooling, global average pooling, shuffle: templates/rtl/static/
+    # dna_plane.v); input and output addresses, multiplier and shift are ew_a, ew_o,
+    # ew_ma, ew_shift
+    Field("pl_avg", 1, 1), Field("pl_ch", 1, 16), Field("pl_groups", 1, 16),
+    Field("pl_plane", 1, VW), Field("pl_gstep", 1, VW),
+    Field("pl_h", 1, 16), Field("pl_w", 1, 16), Field("pl_oh", 1, 16), Field("pl_ow", 1, 16),
+    Field("pl_wr", 1, 16), Field("pl_ws", 1, 16), Field("pl_stride", 1, 16),
+    Field("pl_pad", 1, 16), Field("pl_row", 1, VW), Field("pl_sx", 1, 16),
+    Field("pl_sy", 1, VW), Field("pl_org", 1, VW, True),
 )
 
 

@@ -12,6 +12,7 @@ import json
 import zipfile
 from pathlib import Path
 
+from dna.cost.nodes import is_plane, plane_cost
 from dna.cost.report import report
 from dna.cost.target import Target
 from dna.design import Design, save_design
@@ -46,6 +47,8 @@ def manifest(design: Design, target: Target, qnet: QuantizedNetwork, prog: Progr
     """What the testbench and a host need: memory map, ops, predicted cycles, files."""
     rep = report(design.network, design.accelerator, target, design.precision)
     pred = {row.name: row.latency_cycles for row in rep.layers}
+    pred |= {n.name: plane_cost(n, target, design.precision).cycles
+             for n in design.network.nodes if is_plane(n)}
     consts, offset = {}, 0
     for name, data in constant_images(qnet, prog.memory).items():
         consts[name] = [offset, len(data)]
@@ -60,7 +63,7 @@ def manifest(design: Design, target: Target, qnet: QuantizedNetwork, prog: Progr
         "roms": [f"rtl/dna_cfg_c{h}.hex" for h in range(len(design.accelerator.chunks))],
         "ops": [{"index": i, "node": o.node, "kind": o.kind, "chunk": o.chunk,
                  "noc": (design.accelerator.chunks[o.chunk].noc if o.kind == "conv" else None),
-                 "predicted_cycles": pred.get(o.node) if o.kind == "conv" else None}
+                 "predicted_cycles": pred.get(o.node)}
                 for i, o in enumerate(prog.ops)],
         "regions": {r.name: [r.addr, r.nbytes] for r in prog.memory.regions.values()},
         "tensors": dict(prog.memory.tensor_of), "dram_bytes": prog.memory.top,

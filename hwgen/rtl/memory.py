@@ -4,8 +4,8 @@ of constant data (weights, per-channel requantisation parameters).
 Layout (all little-endian two's complement, every region 4 KiB aligned so that tensors of
 the same shape have the same 4 KiB phase and AXI bursts split identically):
 
-* activations: NCHW, `bits / 8` bytes per element (the network input, every conv, add
-  and unfused activation output);
+* activations: NCHW, `bits / 8` bytes per element (the network input and every node's
+  output but fused activations);
 * weights of a conv: (K, C/groups, R, S) as in `ConvQ.weight`, `bits / 8` bytes each;
 * params of a conv: 16 bytes per output channel: bias (int64), multiplier (uint16),
   shift (uint8), 5 zero bytes;
@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from dna.quant.contract import ConvQ, QuantizedNetwork, acc_bits, fused_acts
-from dna.workload.ir import INPUT, Act, Add, Conv
+from dna.workload.ir import INPUT
 from hwgen.codec import decode, encode  # noqa: F401  (decode: re-exported for tests/test_rtl.py)
 
 ALIGN = 4096  # region alignment in bytes (the AXI 4 KiB boundary)
@@ -99,7 +99,7 @@ def plan_memory(qnet: QuantizedNetwork, psum_convs: set[str]) -> MemoryMap:
     for node in net.nodes:
         if node.name in fused:
             mem.tensor_of[node.name] = mem.tensor_of[fused[node.name]]
-        elif isinstance(node, (Conv, Add, Act)):
+        else:
             mem.add(f"t:{node.name}", node.out_shape.elements * ebytes)
             mem.tensor_of[node.name] = f"t:{node.name}"
     return mem

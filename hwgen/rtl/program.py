@@ -2,29 +2,27 @@
 engine runs, in order, with their config words, and the DRAM memory map.
 
 Conv layers run on the chunk their mapping names. A residual add or an activation that
-its producer could not absorb runs as an elementwise op on the engine of its chunk
+its producer could not absorb runs as an elementwise op, a pooling, global average
+pooling or channel shuffle as a plane op, on the engine of its chunk
 (`hwgen.graph.node_chunks`: the chunk of its latest input, as in the HLS backend). Fused
 activations (`dna.quant.contract.fused_acts`) cost nothing: their producer already clamps.
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
-from dna.cost.target import Target
+from dna.cost.target import Target, bus_bytes_for
 from dna.design import Design
 from dna.quant.contract import AddQ, QuantizedNetwork, fused_acts
 from dna.space.gads.typed import ChunkHW, problem_of
-from dna.workload.ir import Act, Add, Conv
+from dna.workload.ir import Act, Add, Conv, GlobalAvgPool, Node, Pool, Shuffle
 from hwgen.errors import HwgenError
 from hwgen.graph import node_chunks
 from hwgen.nest import Nest, lanes_of, make_nest
-from hwgen.rtl.config_word import OP_ADD, OP_CLAMP, ConfigError, pack
+from hwgen.rtl.config_word import OP_ADD, OP_CLAMP, OP_PLANE, ConfigError, pack
 from hwgen.rtl.conv_fields import ConvAddrs, conv_fields
 from hwgen.rtl.memory import MemoryMap, plan_memory, psum_bytes
 
-MIN_BUS_BYTES = 8  # narrowest AXI data bus the engine builds (64 bits)
-MAX_BUS_BYTES = 128  # widest (1024 bits, the AXI4 maximum)
 
 
 @dataclass(frozen=True)
@@ -32,7 +30,7 @@ class Op:
     """One line of an engine's config ROM."""
 
     node: str  # network node it computes
-    kind: str  # "conv", "add", "clamp"
+    kind: str  # "conv", "add", "clamp", "plane"
     chunk: int  # engine that runs it
     fields: dict  # config field values (hwgen.rtl.config_word.SCHEMA)
     nest: Nest | None = None  # conv only
@@ -58,22 +56,38 @@ class Program:
         return out
 
 
-def bus_bytes_for(target: Target) -> int:
-    """AXI data width: the target's DRAM bytes per cycle rounded up to a power of two,
-    so a fully streaming bus can carry the target's bandwidth."""
-    need = max(target.dram_bytes_per_cycle, MIN_BUS_BYTES)
-    return min(MAX_BUS_BYTES, 1 << math.ceil(math.log2(need)))
-
-
 def check_supported(design: Design) -> None:
-    """HwgenError naming the first node the RTL engine cannot run."""
-    for node in design.network.nodes:
-        if not isinstance(node, (Conv, Add, Act)):
-            raise HwgenError(f"node {node.name} ({type(node).__name__}) is not supported by "
-                             f"the RTL backend: it runs conv, add and relu/relu6 nodes")
-        if isinstance(node, Conv) and node.in_shape.n != 1:
-            raise HwgenError(f"node {node.name}: the RTL backend runs batch 1, got "
-                             f"batch {node.in_shape.n}")
+    """HwgenError naming every node the RTL engine cannot run (batch above 1)."""
+    bad = [f"node {n.name}: batch {n.in_shape.n}" for n in design.network.nodes
+           if n.in_shape.n != 1]
+    if bad:
+        raise HwgenError("the RTL backend runs batch 1: " + "; ".join(bad))
+
+
+def plane_fields(node: Node, src: int, dst: int, ebytes: int, q) -> dict:
+    """Config fields of a plane op (templates/rtl/static/dna_plane.v): pooling, global
+    average pooling or channel shuffle of the NCHW tensor at `src` into `dst`."""
+    s = node.in_shape
+    groups, win_r, win_s, stride, pad = 1, 1, 1, 1, 0
+    if isinstance(node, Pool):
+        win_r = win_s = node.size
+        stride, pad = node.stride, node.padding
+    elif isinstance(node, GlobalAvgPool):
+        win_r, win_s = s.h, s.w
+    elif isinstance(node, Shuffle):
+        groups = node.groups
+    out = node.out_shape
+    plane = s.h * s.w * ebytes
+    cpg = s.c // groups
+    f = {"op_kind": OP_PLANE, "ew_a": src, "ew_o": dst, "pl_avg": int(q is not None),
+         "pl_ch": s.c, "pl_groups": groups, "pl_plane": plane,
+         "pl_gstep": cpg * plane, "pl_h": s.h, "pl_w": s.w, "pl_oh": out.h, "pl_ow": out.w,
+         "pl_wr": win_r, "pl_ws": win_s, "pl_stride": stride, "pl_pad": pad,
+         "pl_row": s.w * ebytes, "pl_sx": stride * ebytes, "pl_sy": stride * s.w * ebytes,
+         "pl_org": -(pad * s.w + pad) * ebytes}
+    if q is not None:
+        f |= {"ew_ma": q.multiplier, "ew_shift": q.shift}
+    return f
 
 
 def _ew_fields(kind: str, a: int, b: int, o: int, nbytes: int, bus: int, q) -> dict:
@@ -119,6 +133,11 @@ def build_program(design: Design, qnet: QuantizedNetwork, target: Target) -> Pro
             ops.append(Op(node.name, kind, where[node.name],
                           _ew_fields(kind, srcs[0], srcs[1], mem.tensor(node.name).addr,
                                      nbytes, bus, qnet.nodes[node.name])))
+        elif isinstance(node, (Pool, GlobalAvgPool, Shuffle)):
+            ops.append(Op(node.name, "plane", where[node.name],
+                          plane_fields(node, mem.tensor(node.inputs[0]).addr,
+                                       mem.tensor(node.name).addr, ebytes,
+                                       qnet.nodes.get(node.name))))
     return Program(tuple(ops), mem, bus)
 
 

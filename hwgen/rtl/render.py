@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 
+from dna.cost.nodes import plane_slot_beats
 from dna.quant.contract import acc_bits
 from dna.space.gads.typed import NOCS, ChunkHW
 from hwgen.nest import lanes_of, pe_coords
@@ -17,7 +18,7 @@ from hwgen.rtl.program import Program
 STATIC = ("dna_agu.v", "dna_fifo.v", "dna_lane_off.v", "dna_pe.v", "dna_acc.v", "dna_sum.v",
           "dna_gbuf.v", "dna_gbuf_o.v", "dna_cu.v", "dna_afu.v", "dna_aou.v",
           "dna_dma_walk.v", "dna_rd_runs.v", "dna_dma_in.v", "dna_wr_runs.v", "dna_dma_o.v",
-          "dna_ew.v", "dna_axi_rd_arb.v", "dna_axil.v")
+          "dna_ew.v", "dna_plane.v", "dna_axi_rd_arb.v", "dna_axil.v")
 MAX_OPS = 224  # op stamp registers 0x100..0x7FF in dna_axil.v
 MIN_OPB = 4  # ROMs and op stamps hold at least 16 ops: programs of up to 16 ops share a build
 
@@ -91,6 +92,8 @@ def engine_context(prog: Program, chunk: ChunkHW, h: int, bits: int, hdr: str,
     kmax = max([o.nest.conv.k for o in ops if o.nest is not None] + [1])
     kmax = max(64, 1 << _bits(kmax))  # param RAM words: a power of two, at least 64
     gb = chunk.gb_words
+    slot_beats = max([plane_slot_beats(o.fields["pl_plane"], prog.bus_bytes) for o in ops
+                      if o.kind == "plane"], default=1)
     return {"header": hdr, "name": f"dna_engine_c{h}", "chunk": h, "nops": len(ops),
             "op_names": ", ".join(o.node for o in ops), "romfile": f"dna_cfg_c{h}.hex",
             "bits": bits, "ebytes": bits // 8, "accw": acc_bits(bits),
@@ -102,7 +105,7 @@ def engine_context(prog: Program, chunk: ChunkHW, h: int, bits: int, hdr: str,
             "ra_i": _bits(chunk.rf_words[0]), "ra_w": _bits(chunk.rf_words[1]),
             "ra_o": _bits(chunk.rf_words[2]), "pd": kmax, "pa": _bits(kmax),
             "op_base": op_base, "opb": max(MIN_OPB, _bits(len(ops))), "cb": cb,
-            "qa": outstanding_bits(clock_mhz), "array_name": f"dna_array_c{h}",
+            "qa": outstanding_bits(clock_mhz), "pl_a": _bits(slot_beats), "array_name": f"dna_array_c{h}",
             "lc_i": _lane_literal(lanes["i"], cb), "lc_w": _lane_literal(lanes["w"], cb),
             "lc_o": _lane_literal(lanes["o"], cb)}
 

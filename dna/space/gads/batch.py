@@ -5,7 +5,7 @@ points for those layers. Dims follow `dna.workload.DIMS` = N, K, C, Y, X, R, S.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import torch
 
@@ -16,7 +16,7 @@ from dna.space.gads.typed import (
     problem_of,
     window_rows,
 )
-from dna.workload.ir import DIMS, Network
+from dna.workload.ir import DIMS, Network, Node
 
 F64 = torch.float64
 
@@ -31,6 +31,9 @@ class LayerSet:
     follow_k: torch.Tensor  # (L,) bool: depthwise, inputs indexed by K
     repeat: torch.Tensor  # (L,) times the nest runs (groups)
     depthwise: tuple[bool, ...]
+    # plane nodes (pooling, global average pooling, shuffle), each with the conv layers
+    # whose chunks place it (dna.cost.nodes.conv_frontier); empty for a bare layer list
+    planes: tuple[tuple[Node, tuple[int, ...]], ...] = ()
 
     @property
     def macs(self) -> torch.Tensor:
@@ -54,8 +57,11 @@ def layer_set(problems: list[Problem]) -> LayerSet:
 
 
 def network_layers(net: Network) -> LayerSet:
-    """The `LayerSet` of every conv layer of `net`."""
-    return layer_set([problem_of(c) for c in net.convs])
+    """The `LayerSet` of every conv layer of `net`, with its plane nodes."""
+    from dna.cost.nodes import conv_frontier, is_plane
+    front = conv_frontier(net)
+    planes = tuple((n, front[n.name]) for n in net.nodes if is_plane(n))
+    return replace(layer_set([problem_of(c) for c in net.convs]), planes=planes)
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,121 @@
+"""The plane nodes (pooling, global average pooling, channel shuffle) in the cost model:
+the shuffle permutation against the quantisation contract's, the chunk each node runs on
+against a brute-force walk of the graph, and the network totals charging exactly their
+cycles, DRAM bytes and energy on those chunks. Their cycles against the RTL are checked
+in tests/test_rtl_sim.py (simulation)."""
+from __future__ import annotations
+
+import dataclasses
+import random
+
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from dna.cost.model import evaluate
+from dna.cost.nodes import conv_frontier, is_plane, node_chunks, plane_cost, plane_sources
+from dna.cost.target import load_target
+from dna.quant.contract import channel_shuffle
+from dna.space.gads.batch import encode, network_layers
+from dna.space.gads.typed import Accelerator
+from dna.workload.ir import INPUT, Conv, Shape, Shuffle
+from dna.workload.zoo import NetBuilder, get_network
+from sim.points import chunk, random_mapping
+
+ASIC = load_target("asic45")
+
+
+@given(c_per_group=st.integers(1, 9), groups=st.integers(1, 6))
+def test_shuffle_sources_are_the_contracts_permutation(c_per_group, groups):
+    c = c_per_group * groups
+    node = Shuffle("sh", ("x",), Shape(1, c, 1, 1), groups=groups)
+    x = torch.arange(c).view(1, c, 1, 1)
+    assert plane_sources(node) == channel_shuffle(x, groups).flatten().tolist()
+
+
+def _latest_input_chunk(net, conv_chunk) -> dict[str, int]:
+    """Brute force: a node's chunk is its conv's, else the largest chunk of its inputs,
+    found by walking back from each node separately."""
+    by_name = {n.name: n for n in net.nodes}
+
+    def chunk_of(name: str) -> int:
+        if name == INPUT:
+            return 0
+        n = by_name[name]
+        return conv_chunk[name] if isinstance(n, Conv) else max(map(chunk_of, n.inputs))
+
+    return {name: chunk_of(name) for name in [INPUT, *by_name]}
+
+
+@pytest.mark.parametrize("name", ["resnet18", "mobilenetv2", "vgg16"])
+def test_node_chunks_follow_the_latest_input(name):
+    net = get_network(name, dataset="cifar")
+    rng = random.Random(0)
+    for _ in range(5):
+        conv_chunk = {c.name: rng.randint(0, 3) for c in net.convs}
+        assert node_chunks(net, conv_chunk) == _latest_input_chunk(net, conv_chunk)
+    front = conv_frontier(net)
+    assert all(front[c.name] == (i,) for i, c in enumerate(net.convs))
+
+
+def _planes_net():
+    b = NetBuilder(Shape(1, 4, 12, 12))
+    b.conv("c0", 8, 3, padding=1)
+    b.pool("mp", 2, 2)
+    b.shuffle("sh", 2)
+    b.conv("c1", 8, 1)
+    b.pool("ap", 3, 1, padding=1, fn="avg")
+    b.gap("gap")
+    b.conv("fc", 10, 1)
+    return b.build("planes")
+
+
+@pytest.mark.parametrize("style", ["multicycle", "pipeline"])
+def test_network_totals_charge_every_plane_node_on_its_chunk(style):
+    net = _planes_net()
+    rng = random.Random(1)
+    n_chunks = 3 if style == "pipeline" else 1
+    chunks = tuple(chunk("KYX", (2, 2, 2), (4096, 2048, 2048), (32, 32, 16))
+                   for _ in range(n_chunks))
+    assign = [0, 2, 1] if style == "pipeline" else [0, 0, 0]
+    maps = tuple(random_mapping(c, chunks[h], rng, chunk_index=h)
+                 for c, h in zip(net.convs, assign))
+    acc = Accelerator(style, chunks, maps)
+    layers = network_layers(net)
+    assert [n.name for n, _ in layers.planes] == [n.name for n in net.nodes if is_plane(n)]
+    with_planes = evaluate(layers, encode([acc]), ASIC, 8)
+    convs_only = evaluate(dataclasses.replace(layers, planes=()), encode([acc]), ASIC, 8)
+    where = node_chunks(net, {m.layer: m.chunk for m in maps})
+    extra = torch.zeros(n_chunks, dtype=torch.float64)
+    costs = {n.name: plane_cost(n, ASIC, 8) for n in net.nodes if is_plane(n)}
+    for name, c in costs.items():
+        extra[where[name]] += c.cycles
+    assert torch.equal(with_planes.chunk_cycles[0], convs_only.chunk_cycles[0] + extra)
+    assert torch.equal(with_planes.latency_cycles, convs_only.latency_cycles)
+    total = sum(c.cycles for c in costs.values())
+    assert with_planes.frame_latency_cycles[0].item() == pytest.approx(
+        convs_only.frame_latency_cycles[0].item() + total, rel=1e-15)
+    energy = sum(c.energy_pj for c in costs.values())
+    assert with_planes.energy_per_frame_pj[0].item() == pytest.approx(
+        convs_only.energy_per_frame_pj[0].item() + energy, rel=1e-12)
+    if style == "pipeline":
+        # sh runs where mp does (after c0, chunk 0); ap and gap after c1 (chunk 2)
+        assert [where[n] for n in ("mp", "sh", "ap", "gap")] == [0, 0, 2, 2]
+    else:
+        assert with_planes.frame_cycles[0] == with_planes.frame_latency_cycles[0]
+
+
+@settings(max_examples=40, deadline=None)
+@given(c=st.integers(1, 16), hw=st.integers(1, 20), size=st.integers(1, 3),
+       stride=st.integers(1, 3), bits=st.sampled_from([8, 16]))
+def test_plane_cycles_cover_every_tap_and_the_first_load(c, hw, size, stride, bits):
+    """Compute-bound lower bound: every tap plus a start cycle per plane, after the first
+    plane's load and before the last write's response."""
+    b = NetBuilder(Shape(1, c, hw, hw))
+    b.pool("p", size, stride, padding=size // 2)
+    node = b.build("p").nodes[0]
+    out = node.out_shape
+    cost = plane_cost(node, ASIC, bits)
+    assert cost.cycles >= c * (out.h * out.w * size * size + 1) + 2 * 20
+    assert cost.dram_bytes >= c * hw * hw * bits // 8 + out.elements * bits // 8
