@@ -203,8 +203,8 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     target = load_target("zc706")
     net = get_network("vgg16")
-    # conv layers only: the frozen copy predates the plane nodes' (pooling) charge
-    layers = dataclasses.replace(network_layers(net), planes=())
+    # conv layers only: the frozen copy predates the non-conv ops' charge
+    layers = dataclasses.replace(network_layers(net), ops=())
     problems = [problem_of(c) for c in net.convs]
     gen = torch.Generator().manual_seed(0)
     print(f"cost model on VGG16 ({len(layers)} conv layers), zc706, 16 bit, "

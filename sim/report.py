@@ -8,7 +8,7 @@ from sim.runner import SimResult
 
 @dataclass(frozen=True)
 class OpCycles:
-    """One op's cycles (predicted is None for ops the cost model does not cover)."""
+    """One op's cycles, measured and as the cost model predicts them."""
 
     index: int
     node: str
@@ -30,7 +30,7 @@ def op_cycles(manifest: dict, result: SimResult) -> list[OpCycles]:
 
 
 def format_table(rows: list[OpCycles]) -> str:
-    """The per-op table with totals over the conv layers the model predicts."""
+    """The per-op table, with totals over the conv layers and over all ops."""
     head = f"{'op':>3} {'node':<22}{'kind':<6}{'noc':<5}{'predicted':>11}{'measured':>10}{'ratio':>8}"
     lines = [head, "-" * len(head)]
     for r in rows:
@@ -38,13 +38,13 @@ def format_table(rows: list[OpCycles]) -> str:
         ratio = f"{r.ratio:.3f}" if r.ratio else "-"
         lines.append(f"{r.index:>3} {r.node[:22]:<22}{r.kind:<6}{r.noc or '-':<5}{pred:>11}"
                      f"{r.measured:>10,}{ratio:>8}")
-    conv = [r for r in rows if r.predicted]
-    pred = sum(r.predicted for r in conv)
-    meas = sum(r.measured for r in conv)
     lines.append("-" * len(head))
-    lines.append(f"{'':>3} {'conv layers':<33}{pred:>11,.0f}{meas:>10,}"
-                 f"{(meas / pred if pred else 0):>8.3f}")
-    lines.append(f"{'':>3} {'all ops (measured)':<33}{'':>11}{sum(r.measured for r in rows):>10,}")
+    for label, part in (("conv layers", [r for r in rows if r.kind == "conv"]),
+                        ("all ops", rows)):
+        pred = sum(r.predicted or 0 for r in part)
+        meas = sum(r.measured for r in part)
+        lines.append(f"{'':>3} {label:<33}{pred:>11,.0f}{meas:>10,}"
+                     f"{(meas / pred if pred else 0):>8.3f}")
     return "\n".join(lines)
 
 

@@ -60,9 +60,9 @@ def _decoded(net_name: str, target_name: str, batch: int, seed: int) -> MappingB
 @pytest.mark.parametrize("net_name", ["vgg16", "mobilenetv2", "resnet18"])
 @pytest.mark.parametrize("target_name", sorted(TARGETS))
 def test_bit_identical_to_the_model_before(net_name, target_name):
-    # the conv layers only: the frozen copy predates the plane nodes' charge (pooling,
-    # shuffle), which tests/test_plane_cost.py checks
-    layers = dataclasses.replace(network_layers(get_network(net_name)), planes=())
+    # the conv layers only: the frozen copy predates the non-conv ops' charge (pooling,
+    # shuffle, adds), which tests/test_plane_cost.py checks
+    layers = dataclasses.replace(network_layers(get_network(net_name)), ops=())
     target = TARGETS[target_name]
     for batch, seed, bits in ((1, 0, 16), (5, 1, 8), (64, 2, 16)):
         m = random_points(layers, batch, torch.Generator().manual_seed(seed))

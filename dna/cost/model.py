@@ -21,7 +21,7 @@ from dataclasses import dataclass, fields
 
 import torch
 
-from dna.cost.nodes import plane_cost
+from dna.cost.nodes import node_cost
 from dna.cost.resources import chunk_resources
 from dna.cost.target import Target
 from dna.quant.contract import acc_bits
@@ -435,30 +435,30 @@ def _evaluate(layers: LayerSet, m: MappingBatch, target: Target, bits: int) -> C
                           energy_pj=energy)
 
 
-_PLANE_TABLES: dict = {}  # (planes, repr(target), bits, L) -> _plane_table's result
+_OP_TABLES: dict = {}  # (ops, repr(target), bits, L) -> _op_table's result
 
 
-def _plane_table(planes: tuple, target: Target, bits: int, n_layers: int
-                 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
-    """(cycles, DRAM bytes, energy) (P,) of the plane nodes and their (P, L) conv frontier
-    (dna.cost.nodes), computed once per network, target and precision."""
-    key = (planes, repr(target), bits, n_layers)
-    if key not in _PLANE_TABLES:
-        costs = [plane_cost(node, target, bits) for node, _ in planes]
-        mask = torch.zeros(len(planes), n_layers, dtype=torch.bool)
-        for p, (_, front) in enumerate(planes):
+def _op_table(ops: tuple, target: Target, bits: int, n_layers: int
+              ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """(cycles, DRAM bytes, energy) (P,) of the non-conv ops and their (P, L) conv
+    frontier (dna.cost.nodes), computed once per network, target and precision."""
+    key = (ops, repr(target), bits, n_layers)
+    if key not in _OP_TABLES:
+        costs = [node_cost(node, target, bits) for node, _ in ops]
+        mask = torch.zeros(len(ops), n_layers, dtype=torch.bool)
+        for p, (_, front) in enumerate(ops):
             mask[p, list(front)] = True
-        if len(_PLANE_TABLES) >= 64:
-            _PLANE_TABLES.clear()
-        _PLANE_TABLES[key] = (torch.tensor([c.cycles for c in costs], dtype=F64),
-                              torch.tensor([c.dram_bytes for c in costs], dtype=F64),
-                              torch.tensor([c.energy_pj for c in costs], dtype=F64), mask)
-    return _PLANE_TABLES[key]
+        if len(_OP_TABLES) >= 64:
+            _OP_TABLES.clear()
+        _OP_TABLES[key] = (torch.tensor([c.cycles for c in costs], dtype=F64),
+                           torch.tensor([c.dram_bytes for c in costs], dtype=F64),
+                           torch.tensor([c.energy_pj for c in costs], dtype=F64), mask)
+    return _OP_TABLES[key]
 
 
 def _network_costs(layers: LayerSet, m: MappingBatch, target: Target, bits: int, r,
                    feasible: torch.Tensor, *, compute: torch.Tensor, **per_layer: torch.Tensor) -> Costs:
-    """`Costs` from the per-layer figures and the plane nodes (each on the chunk of its
+    """`Costs` from the per-layer figures and the non-conv ops (each on the chunk of its
     latest input, dna.cost.nodes.node_chunks): chunk and frame cycles, FPS, energy per
     frame."""
     latency, energy = per_layer["latency_cycles"], per_layer["energy_pj"]
@@ -468,9 +468,9 @@ def _network_costs(layers: LayerSet, m: MappingBatch, target: Target, bits: int,
     total_latency = latency.sum(-1)
     dram = per_layer["dram_bytes"].sum(-1)
     energy_frame = energy.sum((-1, -2))
-    if layers.planes:
-        cyc, nbytes, pj, front = (t.to(latency.device) for t in _plane_table(
-            layers.planes, target, bits, len(layers)))
+    if layers.ops:
+        cyc, nbytes, pj, front = (t.to(latency.device) for t in _op_table(
+            layers.ops, target, bits, len(layers)))
         where = torch.where(front, m.chunk[:, None, :], 0).amax(-1)  # (B, P)
         chunk_cycles = chunk_cycles.scatter_add(1, where, cyc.expand_as(where))
         total_latency = total_latency + cyc.sum()

@@ -1,7 +1,12 @@
-"""Cycles of the nodes that are not conv layers, as the generated RTL engines run them
-(docs/cost_model.md section 8). Pooling, global average pooling and channel shuffle run
-on the plane unit (templates/rtl/static/dna_plane.v): one channel plane at a time, the
-next plane's DRAM read overlapping this plane's window taps, one tap per cycle.
+"""Costs of the nodes that are not conv layers, as the generated RTL engines run them
+(docs/cost_model.md section 8).
+
+* Pooling, global average pooling and channel shuffle run on the plane unit
+  (templates/rtl/static/dna_plane.v): one channel plane at a time, the next plane's DRAM
+  read overlapping this plane's window taps, one tap per cycle.
+* Residual adds and the activations no producer absorbs run on the elementwise unit
+  (templates/rtl/static/dna_ew.v): chunks of 16 bus beats, each read (both operands),
+  clamped or added and written back before the next chunk is requested.
 
 Pure functions of the node, the target and the precision: a node's cost does not depend
 on the mapping, only on which chunk runs it (`node_chunks`).
@@ -12,7 +17,7 @@ import math
 from dataclasses import dataclass
 
 from dna.cost.target import Target, bus_bytes_for
-from dna.workload.ir import INPUT, Conv, GlobalAvgPool, Network, Node, Pool, Shuffle
+from dna.workload.ir import INPUT, Act, Add, Conv, GlobalAvgPool, Network, Node, Pool, Shuffle
 
 # Cycles of the plane unit's control around its DRAM traffic (dna_plane.v): from the
 # op's start to the first read request (start, then the loader's decision) plus the
@@ -21,6 +26,11 @@ from dna.workload.ir import INPUT, Conv, GlobalAvgPool, Network, Node, Pool, Shu
 # op end, on top of the DRAM latency.
 PLANE_LOAD_CYCLES = 3
 PLANE_TAIL_CYCLES = 8
+# The elementwise unit (dna_ew.v) requests at most 16 beats per operand at a time, and
+# after its last chunk waits for the last write response; 5 cycles of control around it
+# (measured: tests/test_rtl_sim.py, every chunk count and size to 2 cycles).
+EW_CHUNK_BEATS = 16
+EW_TAIL_CYCLES = 5
 
 
 def window(node: Node) -> tuple[int, int, int, int]:
@@ -41,15 +51,39 @@ def plane_sources(node: Node) -> list[int]:
 
 
 @dataclass(frozen=True)
-class PlaneCost:
-    """What one plane op costs on the RTL engine."""
+class NodeCost:
+    """What one non-conv op costs on the RTL engine."""
 
     cycles: float  # from the op's start to its end
-    dram_bytes: float  # bus beats read (whole beats) plus output bytes written
-    energy_pj: float  # DRAM traffic and plane-buffer accesses
+    dram_bytes: float  # bus beats read (whole beats) plus bytes written
+    energy_pj: float  # DRAM traffic and on-chip buffer accesses
 
 
-def plane_cost(node: Node, target: Target, bits: int) -> PlaneCost:
+def node_cost(node: Node, target: Target, bits: int) -> NodeCost:
+    """The cost of a plane op (`plane_cost`) or an elementwise op (`ew_cost`)."""
+    return plane_cost(node, target, bits) if is_plane(node) else ew_cost(node, target, bits)
+
+
+def ew_cost(node: Node, target: Target, bits: int) -> NodeCost:
+    """Cycles, DRAM traffic and energy of a residual add or a standalone clamp.
+
+    Per chunk of up to 16 beats: the read requests, the DRAM latency, then the chunk's
+    read beats (two operands for an add) and its write beats through the shared DRAM
+    bandwidth; after the last chunk the last write's response (the latency) and
+    EW_TAIL_CYCLES of control."""
+    from dna.cost.model import dram_latency_cycles
+    bus = bus_bytes_for(target)
+    beats = math.ceil(node.out_shape.elements * (bits // 8) / bus)
+    chunks = math.ceil(beats / EW_CHUNK_BEATS)
+    lat = dram_latency_cycles(target.clock_mhz)
+    beats_per_cycle = min(1.0, target.dram_bytes_per_cycle / bus)
+    moved = beats * (len(node.inputs) + 1)  # read every operand, write the result
+    dram_bytes = moved * bus
+    return NodeCost(chunks * lat + moved / beats_per_cycle + lat + EW_TAIL_CYCLES, dram_bytes,
+                    dram_bytes * 8 * target.dram_pj_per_bit)
+
+
+def plane_cost(node: Node, target: Target, bits: int) -> NodeCost:
     """Cycles, DRAM traffic and energy of one plane op.
 
     Per output plane j: the loader reads the bus beats holding input plane src(j) (its
@@ -79,7 +113,7 @@ def plane_cost(node: Node, target: Target, bits: int) -> PlaneCost:
     slot_bytes = plane_slot_beats(plane, bus) * bus
     buf_pj = target.sram_pj(2 * slot_bytes, 8 * bus)
     energy = dram_bytes * 8 * target.dram_pj_per_bit + (total_beats + taps * s.c) * buf_pj
-    return PlaneCost(cp_end[-1] + PLANE_TAIL_CYCLES + lat, dram_bytes, energy)
+    return NodeCost(cp_end[-1] + PLANE_TAIL_CYCLES + lat, dram_bytes, energy)
 
 
 def plane_slot_beats(plane_bytes: int, bus_bytes: int) -> int:
@@ -90,6 +124,21 @@ def plane_slot_beats(plane_bytes: int, bus_bytes: int) -> int:
 def is_plane(node: Node) -> bool:
     """Whether the plane unit runs `node`."""
     return isinstance(node, (Pool, GlobalAvgPool, Shuffle))
+
+
+def op_nodes(net: Network) -> list[Node]:
+    """The non-conv nodes that run as ops: plane nodes, residual adds and every activation
+    but one that is the only consumer of a conv or an add (the producer clamps to its range:
+    dna.quant.contract.fuse_act_clamps, read by the backends as `fused_acts`)."""
+    kind = {n.name: type(n) for n in net.nodes}
+    readers: dict[str, int] = {}
+    for n in net.nodes:
+        for src in n.inputs:
+            readers[src] = readers.get(src, 0) + 1
+    return [n for n in net.nodes
+            if is_plane(n) or isinstance(n, Add)
+            or (isinstance(n, Act) and not (kind.get(n.inputs[0]) in (Conv, Add)
+                                            and readers[n.inputs[0]] == 1))]
 
 
 def conv_frontier(net: Network) -> dict[str, tuple[int, ...]]:

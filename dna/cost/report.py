@@ -4,6 +4,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 
 from dna.cost.model import ENERGY_PARTS, evaluate
+from dna.cost.nodes import is_plane, node_chunks, node_cost, op_nodes
 from dna.cost.target import Target
 from dna.space.gads.batch import encode, network_layers
 from dna.space.gads.typed import Accelerator
@@ -33,6 +34,18 @@ class LayerRow:
 
 
 @dataclass(frozen=True)
+class OpRow:
+    """Cost-model figures of one non-conv op (dna.cost.nodes)."""
+
+    name: str
+    kind: str  # "plane" (pooling, shuffle) or "ew" (add, clamp)
+    chunk: int
+    latency_cycles: float
+    dram_bytes: float
+    energy_pj: float
+
+
+@dataclass(frozen=True)
 class Report:
     """Network-level cost-model figures of one accelerator on one target."""
 
@@ -44,12 +57,13 @@ class Report:
     pes: int
     macs: int
     layers: tuple[LayerRow, ...]
+    ops: tuple[OpRow, ...]  # pooling, shuffle, adds, standalone clamps
     frame_cycles: float  # cycles between frames
     latency_cycles: float  # cycles through the whole network for one frame
     fps: float
     gops: float
     energy_per_frame_pj: float
-    energy_breakdown_pj: dict[str, float]  # mac, rf, gb, dram
+    energy_breakdown_pj: dict[str, float]  # mac, rf, gb, dram (conv layers), ops
     edp_pj_s: float
     dsp: float
     bram18k: float
@@ -84,17 +98,25 @@ def report(net: Network, acc: Accelerator, target: Target, bits: int) -> Report:
             dram_bytes=c.dram_bytes[0, i].item(), energy_pj=c.energy_pj[0, i].sum().item(),
             chunk_dsp=c.chunk_dsp[0, m.chunk].item(),
             chunk_bram18k=c.chunk_bram18k[0, m.chunk].item()))
+    where = node_chunks(net, {m.layer: m.chunk for m in acc.mappings})
+    ops = []
+    for node in op_nodes(net):
+        cost = node_cost(node, target, bits)
+        ops.append(OpRow(node.name, "plane" if is_plane(node) else "ew", where[node.name],
+                         cost.cycles, cost.dram_bytes, cost.energy_pj))
     roof = roofline_gops(target, bits)
     budget = ({"dsp": target.dsp, "bram18k": target.bram18k, "lut": target.lut}
               if target.kind == "fpga" else {"area_mm2": target.area_mm2})
     return Report(
         network=net.name, target=target.name, bits=bits, style=acc.style,
         clock_mhz=target.clock_mhz, pes=acc.pes, macs=net.macs, layers=tuple(rows),
+        ops=tuple(ops),
         frame_cycles=c.frame_cycles[0].item(), latency_cycles=c.frame_latency_cycles[0].item(),
         fps=c.fps[0].item(), gops=c.gops[0].item(),
         energy_per_frame_pj=c.energy_per_frame_pj[0].item(),
-        energy_breakdown_pj={k: c.energy_pj[0, :, j].sum().item()
-                             for j, k in enumerate(ENERGY_PARTS)},
+        energy_breakdown_pj={**{k: c.energy_pj[0, :, j].sum().item()
+                                for j, k in enumerate(ENERGY_PARTS)},
+                             "ops": sum(o.energy_pj for o in ops)},
         edp_pj_s=c.edp_pj_s[0].item(), dsp=c.dsp[0].item(), bram18k=c.bram18k[0].item(),
         lut=c.lut[0].item(), area_mm2=c.area_mm2[0].item(), roofline_gops=roof,
         roofline_fraction=c.gops[0].item() / roof, budget=budget,
@@ -107,11 +129,13 @@ def report_to_dict(r: Report) -> dict:
 
 
 def predicted_metrics(r: Report) -> dict:
-    """The `predicted` block of a design file: network totals and per-layer cycles."""
+    """The `predicted` block of a design file: network totals, per-layer cycles and the
+    non-conv ops."""
     d = report_to_dict(r)
     d["layers"] = [{"name": row.name, "latency_cycles": row.latency_cycles,
                     "compute_cycles": row.compute_cycles, "bound": row.bound}
                    for row in r.layers]
+    d["ops"] = [asdict(op) for op in r.ops]  # a list, as JSON reads it back
     for key in ("network", "target", "bits", "style", "budget"):
         d.pop(key)
     return d
@@ -136,6 +160,10 @@ def format_report(r: Report) -> str:
                      f"{row.latency_cycles:>13,.0f}{row.bound:>8}{row.utilisation:>7.1%}"
                      f"{row.chunk_dsp:>6.0f}{row.chunk_bram18k:>6.0f}"
                      f"{row.dram_bytes / 1e6:>9.2f}{row.energy_pj / 1e6:>11.2f}")
+    for op in r.ops:
+        lines.append(f"{op.name[:22]:<22}{op.chunk:>5} {op.kind:<5}{'':>9}"
+                     f"{op.latency_cycles:>13,.0f}{'':>8}{'':>7}{'':>6}{'':>6}"
+                     f"{op.dram_bytes / 1e6:>9.2f}{op.energy_pj / 1e6:>11.2f}")
     lines.append("-" * len(head))
     e = r.energy_breakdown_pj
     lines += [
@@ -147,7 +175,8 @@ def format_report(r: Report) -> str:
         f"{r.latency_cycles / r.clock_mhz / 1e3:,.3f} ms per frame",
         f"energy         {r.energy_per_frame_pj / 1e6:,.1f} uJ per frame (MAC "
         f"{e['mac'] / 1e6:,.1f}, RF {e['rf'] / 1e6:,.1f}, GB {e['gb'] / 1e6:,.1f}, "
-        f"DRAM {e['dram'] / 1e6:,.1f}); EDP {r.edp_pj_s:.3g} pJ*s",
+        f"DRAM {e['dram'] / 1e6:,.1f}, other ops {e['ops'] / 1e6:,.1f}); "
+        f"EDP {r.edp_pj_s:.3g} pJ*s",
     ]
     if "dsp" in r.budget:
         lines.append(f"resources      DSP {r.dsp:,.0f} of {r.budget['dsp']:,}, BRAM18K "

@@ -12,7 +12,7 @@ import json
 import zipfile
 from pathlib import Path
 
-from dna.cost.nodes import is_plane, plane_cost
+from dna.cost.nodes import node_cost
 from dna.cost.report import report
 from dna.cost.target import Target
 from dna.design import Design, save_design
@@ -47,8 +47,9 @@ def manifest(design: Design, target: Target, qnet: QuantizedNetwork, prog: Progr
     """What the testbench and a host need: memory map, ops, predicted cycles, files."""
     rep = report(design.network, design.accelerator, target, design.precision)
     pred = {row.name: row.latency_cycles for row in rep.layers}
-    pred |= {n.name: plane_cost(n, target, design.precision).cycles
-             for n in design.network.nodes if is_plane(n)}
+    nodes = {n.name: n for n in design.network.nodes}
+    pred |= {o.node: node_cost(nodes[o.node], target, design.precision).cycles
+             for o in prog.ops if o.kind != "conv"}
     consts, offset = {}, 0
     for name, data in constant_images(qnet, prog.memory).items():
         consts[name] = [offset, len(data)]

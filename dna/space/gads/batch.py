@@ -31,9 +31,10 @@ class LayerSet:
     follow_k: torch.Tensor  # (L,) bool: depthwise, inputs indexed by K
     repeat: torch.Tensor  # (L,) times the nest runs (groups)
     depthwise: tuple[bool, ...]
-    # plane nodes (pooling, global average pooling, shuffle), each with the conv layers
-    # whose chunks place it (dna.cost.nodes.conv_frontier); empty for a bare layer list
-    planes: tuple[tuple[Node, tuple[int, ...]], ...] = ()
+    # the non-conv ops (dna.cost.nodes.op_nodes: pooling, shuffle, adds, standalone
+    # clamps), each with the conv layers whose chunks place it (conv_frontier); empty for
+    # a bare list of layers
+    ops: tuple[tuple[Node, tuple[int, ...]], ...] = ()
 
     @property
     def macs(self) -> torch.Tensor:
@@ -57,11 +58,11 @@ def layer_set(problems: list[Problem]) -> LayerSet:
 
 
 def network_layers(net: Network) -> LayerSet:
-    """The `LayerSet` of every conv layer of `net`, with its plane nodes."""
-    from dna.cost.nodes import conv_frontier, is_plane
+    """The `LayerSet` of every conv layer of `net`, with its non-conv ops."""
+    from dna.cost.nodes import conv_frontier, op_nodes
     front = conv_frontier(net)
-    planes = tuple((n, front[n.name]) for n in net.nodes if is_plane(n))
-    return replace(layer_set([problem_of(c) for c in net.convs]), planes=planes)
+    ops = tuple((n, front[n.name]) for n in op_nodes(net))
+    return replace(layer_set([problem_of(c) for c in net.convs]), ops=ops)
 
 
 @dataclass(frozen=True)

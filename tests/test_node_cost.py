@@ -1,5 +1,6 @@
-"""The plane nodes (pooling, global average pooling, channel shuffle) in the cost model:
-the shuffle permutation against the quantisation contract's, the chunk each node runs on
+"""The non-conv ops (pooling, global average pooling, channel shuffle, residual adds,
+standalone clamps) in the cost model: the shuffle permutation against the quantisation
+contract's, the ops against the backends' fusion rule, the chunk each node runs on
 against a brute-force walk of the graph, and the network totals charging exactly their
 cycles, DRAM bytes and energy on those chunks. Their cycles against the RTL are checked
 in tests/test_rtl_sim.py (simulation)."""
@@ -14,9 +15,17 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dna.cost.model import evaluate
-from dna.cost.nodes import conv_frontier, is_plane, node_chunks, plane_cost, plane_sources
+from dna.cost.nodes import (
+    conv_frontier,
+    node_chunks,
+    node_cost,
+    op_nodes,
+    plane_cost,
+    plane_sources,
+)
 from dna.cost.target import load_target
-from dna.quant.contract import channel_shuffle
+from dna.quant.contract import channel_shuffle, fused_acts
+from dna.quant.calibrate import random_quantized_network
 from dna.space.gads.batch import encode, network_layers
 from dna.space.gads.typed import Accelerator
 from dna.workload.ir import INPUT, Conv, Shape, Shuffle
@@ -67,8 +76,22 @@ def _planes_net():
     b.conv("c1", 8, 1)
     b.pool("ap", 3, 1, padding=1, fn="avg")
     b.gap("gap")
+    b.act("gap_relu")  # a standalone clamp: its producer is not a conv or an add
     b.conv("fc", 10, 1)
+    b.add("sum", "fc", "fc")
+    b.act("sum_relu")  # fused into the add
     return b.build("planes")
+
+
+@pytest.mark.parametrize("name", ["resnet18", "mobilenetv2", "planes"])
+def test_ops_are_the_nodes_the_backends_run(name):
+    """Every non-conv node but the activations `fused_acts` drops (weights calibrated
+    or random, either way the producer takes the activation's clamp)."""
+    net = _planes_net() if name == "planes" else get_network(name, dataset="cifar")
+    qnet = random_quantized_network(net, 8, 0)
+    fused = fused_acts(qnet)
+    want = [n.name for n in net.nodes if not isinstance(n, Conv) and n.name not in fused]
+    assert [n.name for n in op_nodes(net)] == want
 
 
 @pytest.mark.parametrize("style", ["multicycle", "pipeline"])
@@ -83,12 +106,12 @@ def test_network_totals_charge_every_plane_node_on_its_chunk(style):
                  for c, h in zip(net.convs, assign))
     acc = Accelerator(style, chunks, maps)
     layers = network_layers(net)
-    assert [n.name for n, _ in layers.planes] == [n.name for n in net.nodes if is_plane(n)]
+    assert [n.name for n, _ in layers.ops] == ["mp", "sh", "ap", "gap", "gap_relu", "sum"]
     with_planes = evaluate(layers, encode([acc]), ASIC, 8)
-    convs_only = evaluate(dataclasses.replace(layers, planes=()), encode([acc]), ASIC, 8)
+    convs_only = evaluate(dataclasses.replace(layers, ops=()), encode([acc]), ASIC, 8)
     where = node_chunks(net, {m.layer: m.chunk for m in maps})
     extra = torch.zeros(n_chunks, dtype=torch.float64)
-    costs = {n.name: plane_cost(n, ASIC, 8) for n in net.nodes if is_plane(n)}
+    costs = {n.name: node_cost(n, ASIC, 8) for n in op_nodes(net)}
     for name, c in costs.items():
         extra[where[name]] += c.cycles
     assert torch.equal(with_planes.chunk_cycles[0], convs_only.chunk_cycles[0] + extra)
@@ -100,8 +123,9 @@ def test_network_totals_charge_every_plane_node_on_its_chunk(style):
     assert with_planes.energy_per_frame_pj[0].item() == pytest.approx(
         convs_only.energy_per_frame_pj[0].item() + energy, rel=1e-12)
     if style == "pipeline":
-        # sh runs where mp does (after c0, chunk 0); ap and gap after c1 (chunk 2)
-        assert [where[n] for n in ("mp", "sh", "ap", "gap")] == [0, 0, 2, 2]
+        # sh runs where mp does (after c0, chunk 0); ap and gap after c1 (chunk 2), the
+        # add after fc (chunk 1)
+        assert [where[n] for n in ("mp", "sh", "ap", "gap", "sum")] == [0, 0, 2, 2, 1]
     else:
         assert with_planes.frame_cycles[0] == with_planes.frame_latency_cycles[0]
 
