@@ -73,16 +73,19 @@ def check_precision(bits: int) -> int:
 
 def load_network(spec: str, *, dataset: Literal["imagenet", "cifar"] = "imagenet",
                  batch: int = 1) -> Network:
-    """A built-in network by name, or a network YAML or ONNX file by path (an ONNX model
-    brings its own input shape)."""
+    """A built-in network by name, or a network YAML, ONNX or design file (.json: the
+    network `dna search` found) by path; a file brings its own input shape."""
     if spec in NETWORKS:
         return get_network(spec, dataset=dataset, batch=batch)
     if Path(spec).suffix == ".onnx":
         return network_from_onnx(spec)
+    if Path(spec).suffix == ".json":
+        from dna.design import load_design
+        return load_design(spec).network
     if Path(spec).suffix in (".yaml", ".yml") or Path(spec).exists():
         return network_from_yaml(spec)
     raise WorkloadError(f"unknown network {spec!r}: expected one of {', '.join(NETWORKS)} "
-                        f"or a path to a network YAML or ONNX file")
+                        f"or a path to a network YAML, ONNX or design (.json) file")
 
 
 def load_accelerator(path: str | Path, net: Network, target: Target, bits: int) -> Accelerator:

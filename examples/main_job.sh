@@ -7,10 +7,9 @@
 #   4. C-simulate it with g++, bit for bit against the PyTorch integer reference (csim),
 #      with our compatibility header and with Xilinx's ap_int/hls_stream headers, and
 #      print its resource estimate (report)
-#   5. search a 64-PE ASIC accelerator for a small FBNet-style block, generate its Verilog
-#      and simulate it (cocotb + Verilator): bit-exact, cycles vs the cost model. (The RTL
-#      backend does not yet run pooling or channel shuffle, which every searched network
-#      has, so the RTL step uses a hand-made block.)
+#   5. search a 64-PE ASIC accelerator for the searched network (dna das on out/best.json),
+#      generate its Verilog and simulate it (cocotb + Verilator): every node output
+#      bit-exact, every op's cycles next to the cost model's
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bin=""
@@ -25,7 +24,7 @@ echo
 "${bin}dna-hwgen" csim --vendor-types build/zc706
 "${bin}dna-hwgen" report build/zc706
 echo
-"${bin}dna" das --network examples/networks/fbnet_block.yaml --target asic45 --precision 8 \
-  --max-pes 64 --seed 0 --quiet --out out/asic.json
+"${bin}dna" das --network out/best.json --target asic45 --precision 8 --max-pes 64 --seed 0 \
+  --quiet --out out/asic.json
 "${bin}dna-hwgen" emit --design out/asic.json --target asic45 --out build/asic
 "${bin}dna-hwgen" sim build/asic

@@ -21,8 +21,8 @@ from dna.workload.zoo import NETWORKS
 
 @click.command()
 @click.option("--network", "network_spec", required=True, metavar="NAME|FILE",
-              help=f"Built-in network ({', '.join(NETWORKS)}), a network YAML file or an "
-                   f"ONNX model (.onnx).")
+              help=f"Built-in network ({', '.join(NETWORKS)}), a network YAML file, an "
+                   f"ONNX model (.onnx) or a design file (.json: its network).")
 @click.option("--dataset", default="imagenet", show_default=True,
               help="Input size of a built-in network: imagenet or cifar.")
 @click.option("--target", "target_spec", required=True, metavar="NAME|FILE",

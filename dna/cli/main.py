@@ -29,8 +29,8 @@ def main() -> None:
 
 @main.command()
 @click.option("--network", "network_spec", metavar="NAME|FILE",
-              help=f"Built-in network ({', '.join(NETWORKS)}), a network YAML file or an "
-                   f"ONNX model (.onnx).")
+              help=f"Built-in network ({', '.join(NETWORKS)}), a network YAML file, an "
+                   f"ONNX model (.onnx) or a design file (.json: its network).")
 @click.option("--dataset", type=click.Choice(["imagenet", "cifar"]), default="imagenet",
               show_default=True, help="Input size of a built-in network.")
 @click.option("--accelerator", "accel_path", metavar="FILE",
@@ -76,8 +76,8 @@ def evaluate(network_spec, dataset, accel_path, target_spec, precision, design_p
 
 @main.command()
 @click.option("--network", "network_spec", required=True, metavar="NAME|FILE",
-              help=f"Built-in network ({', '.join(NETWORKS)}), a network YAML file or an "
-                   f"ONNX model (.onnx).")
+              help=f"Built-in network ({', '.join(NETWORKS)}), a network YAML file, an "
+                   f"ONNX model (.onnx) or a design file (.json: its network).")
 @click.option("--dataset", type=click.Choice(["imagenet", "cifar"]), default="imagenet",
               show_default=True)
 @click.option("--target", "target_spec", default="zc706", show_default=True,

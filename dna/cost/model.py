@@ -424,11 +424,13 @@ def _evaluate(layers: LayerSet, m: MappingBatch, target: Target, bits: int) -> C
     moves[2] += dram_wr
     energy = _energy(c, m, target, bits, moves, gb_words, rf_words,
                      dram_bits / rep) * rep[..., None]
-    r = chunk_resources(m, target, bits, banks, gb_words, rf_words)
+    ops = _ops(layers, m, target, bits)
+    r = chunk_resources(m, target, bits, banks, gb_words, rf_words,
+                        None if ops is None else ops.buffer_bytes)
     fits = ((c.gb_tile <= gb_words.gather(1, at).permute(2, 0, 1))
             & (c.rf_tile <= rf_words.gather(1, at).permute(2, 0, 1))).all(0).all(-1)
     feasible = r.within_budget & fits & (m.chunk_pes.sum(-1) <= target.max_pes)
-    return _network_costs(layers, m, target, bits, r, feasible, compute=compute,
+    return _network_costs(layers, m, target, ops, r, feasible, compute=compute,
                           dram_cycles=dram_cycles, gb_cycles=gb_cycles, latency_cycles=latency,
                           overhead_cycles=overhead, bound=bound,
                           utilisation=layers.macs / (compute * c.pes), dram_bytes=dram_bytes,
@@ -438,10 +440,10 @@ def _evaluate(layers: LayerSet, m: MappingBatch, target: Target, bits: int) -> C
 _OP_TABLES: dict = {}  # (ops, repr(target), bits, L) -> _op_table's result
 
 
-def _op_table(ops: tuple, target: Target, bits: int, n_layers: int
-              ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
-    """(cycles, DRAM bytes, energy) (P,) of the non-conv ops and their (P, L) conv
-    frontier (dna.cost.nodes), computed once per network, target and precision."""
+def _op_table(ops: tuple, target: Target, bits: int, n_layers: int) -> tuple:
+    """(cycles, DRAM bytes, energy, plane-buffer bytes) (P,) of the non-conv ops and their
+    (P, L) conv frontier (dna.cost.nodes), computed once per network, target and
+    precision."""
     key = (ops, repr(target), bits, n_layers)
     if key not in _OP_TABLES:
         costs = [node_cost(node, target, bits) for node, _ in ops]
@@ -450,13 +452,39 @@ def _op_table(ops: tuple, target: Target, bits: int, n_layers: int
             mask[p, list(front)] = True
         if len(_OP_TABLES) >= 64:
             _OP_TABLES.clear()
-        _OP_TABLES[key] = (torch.tensor([c.cycles for c in costs], dtype=F64),
-                           torch.tensor([c.dram_bytes for c in costs], dtype=F64),
-                           torch.tensor([c.energy_pj for c in costs], dtype=F64), mask)
+        _OP_TABLES[key] = (*(torch.tensor([getattr(c, f) for c in costs], dtype=F64)
+                             for f in ("cycles", "dram_bytes", "energy_pj", "buffer_bytes")),
+                           mask)
     return _OP_TABLES[key]
 
 
-def _network_costs(layers: LayerSet, m: MappingBatch, target: Target, bits: int, r,
+@dataclass(frozen=True)
+class _Ops:
+    """The non-conv ops of B points: (P,) costs, (B, P) chunk of each, (B, H) the largest
+    plane buffer each chunk needs."""
+
+    cycles: torch.Tensor
+    dram_bytes: torch.Tensor
+    energy_pj: torch.Tensor
+    chunk: torch.Tensor
+    buffer_bytes: torch.Tensor
+
+
+def _ops(layers: LayerSet, m: MappingBatch, target: Target, bits: int) -> _Ops | None:
+    """Where the non-conv ops run (the last chunk among their conv frontier) and their
+    costs; None for a bare list of layers."""
+    if not layers.ops:
+        return None
+    dev = m.chunk.device
+    cyc, nbytes, pj, buf, front = (t.to(dev) for t in _op_table(
+        layers.ops, target, bits, len(layers)))
+    where = torch.where(front, m.chunk[:, None, :], 0).amax(-1)  # (B, P)
+    per_chunk = torch.zeros(m.batch, m.chunk_pes.shape[1], dtype=F64, device=dev)
+    per_chunk = per_chunk.scatter_reduce(1, where, buf.expand_as(where), "amax")
+    return _Ops(cyc, nbytes, pj, where, per_chunk)
+
+
+def _network_costs(layers: LayerSet, m: MappingBatch, target: Target, ops: _Ops | None, r,
                    feasible: torch.Tensor, *, compute: torch.Tensor, **per_layer: torch.Tensor) -> Costs:
     """`Costs` from the per-layer figures and the non-conv ops (each on the chunk of its
     latest input, dna.cost.nodes.node_chunks): chunk and frame cycles, FPS, energy per
@@ -468,14 +496,11 @@ def _network_costs(layers: LayerSet, m: MappingBatch, target: Target, bits: int,
     total_latency = latency.sum(-1)
     dram = per_layer["dram_bytes"].sum(-1)
     energy_frame = energy.sum((-1, -2))
-    if layers.ops:
-        cyc, nbytes, pj, front = (t.to(latency.device) for t in _op_table(
-            layers.ops, target, bits, len(layers)))
-        where = torch.where(front, m.chunk[:, None, :], 0).amax(-1)  # (B, P)
-        chunk_cycles = chunk_cycles.scatter_add(1, where, cyc.expand_as(where))
-        total_latency = total_latency + cyc.sum()
-        dram = dram + nbytes.sum()
-        energy_frame = energy_frame + pj.sum()
+    if ops is not None:
+        chunk_cycles = chunk_cycles.scatter_add(1, ops.chunk, ops.cycles.expand_as(ops.chunk))
+        total_latency = total_latency + ops.cycles.sum()
+        dram = dram + ops.dram_bytes.sum()
+        energy_frame = energy_frame + ops.energy_pj.sum()
     shared_dram = dram / target.dram_bytes_per_cycle
     frame = torch.where(m.pipeline, torch.maximum(chunk_cycles.amax(-1), shared_dram),
                         total_latency)

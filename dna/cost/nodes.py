@@ -57,6 +57,7 @@ class NodeCost:
     cycles: float  # from the op's start to its end
     dram_bytes: float  # bus beats read (whole beats) plus bytes written
     energy_pj: float  # DRAM traffic and on-chip buffer accesses
+    buffer_bytes: float = 0.0  # plane buffer the op needs (both slots); 0 for elementwise
 
 
 def node_cost(node: Node, target: Target, bits: int) -> NodeCost:
@@ -113,12 +114,14 @@ def plane_cost(node: Node, target: Target, bits: int) -> NodeCost:
     slot_bytes = plane_slot_beats(plane, bus) * bus
     buf_pj = target.sram_pj(2 * slot_bytes, 8 * bus)
     energy = dram_bytes * 8 * target.dram_pj_per_bit + (total_beats + taps * s.c) * buf_pj
-    return NodeCost(cp_end[-1] + PLANE_TAIL_CYCLES + lat, dram_bytes, energy)
+    return NodeCost(cp_end[-1] + PLANE_TAIL_CYCLES + lat, dram_bytes, energy, 2 * slot_bytes)
 
 
 def plane_slot_beats(plane_bytes: int, bus_bytes: int) -> int:
-    """Bus beats one plane-buffer slot needs: a plane starting at any byte of a beat."""
-    return -(-(plane_bytes + bus_bytes - 1) // bus_bytes)
+    """Bus beats of one plane-buffer slot: enough for a plane starting at any byte of a
+    beat, rounded up to a power of two (at least 2), as the RTL builds it."""
+    need = -(-(plane_bytes + bus_bytes - 1) // bus_bytes)
+    return max(2, 1 << (need - 1).bit_length())
 
 
 def is_plane(node: Node) -> bool:

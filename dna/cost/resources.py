@@ -38,10 +38,12 @@ class Resources:
 
 
 def chunk_resources(m: MappingBatch, target: Target, bits: int, banks: torch.Tensor,
-               gb_words: torch.Tensor, rf_words: torch.Tensor) -> Resources:
+                    gb_words: torch.Tensor, rf_words: torch.Tensor,
+                    plane_bytes: torch.Tensor | None = None) -> Resources:
     """Resources of the chunks' PE arrays and buffers; `banks`, `gb_words`, `rf_words` are
-    (B, H, 3). FPGA: DSPs per MAC, double-buffered GB banks in BRAM18K or LUTRAM, LUTs.
-    ASIC: PE, RF and double-buffered SRAM area."""
+    (B, H, 3), `plane_bytes` (B, H) each engine's plane buffer (both slots; pooling and
+    shuffle, dna.cost.nodes). FPGA: DSPs per MAC, double-buffered GB banks in BRAM18K or
+    LUTRAM, LUTs. ASIC: PE, RF, double-buffered SRAM and plane-buffer SRAM area."""
     bits_t = torch.tensor([bits, bits, acc_bits(bits)], dtype=F64,  # word width per tensor
                           device=gb_words.device)
     used = m.chunk_pes > 0
@@ -61,9 +63,10 @@ def chunk_resources(m: MappingBatch, target: Target, bits: int, banks: torch.Ten
     zero = torch.zeros(m.batch, dtype=F64, device=gb_words.device)
     gb_bytes = gb_words * bits_t / 8  # (B, H, 3): one buffer per tensor
     rf_bytes = (rf_words * bits_t / 8).sum(-1)  # (B, H): one RF per PE
+    sram_bytes = 2 * gb_bytes.sum(-1) + (0 if plane_bytes is None else plane_bytes)
     area_um2 = (m.chunk_pes * (target.pe_area_um2[bits]
                                + rf_bytes * target.rf_area_um2_per_byte)
-                + 2 * gb_bytes.sum(-1) / 1024 * target.sram_area_um2_per_kib) * used
+                + sram_bytes / 1024 * target.sram_area_um2_per_kib) * used
     area = area_um2.sum(-1) / 1e6
     return Resources(torch.zeros_like(m.chunk_pes), torch.zeros_like(m.chunk_pes), zero,
                       zero, zero, area, area <= target.area_mm2)
