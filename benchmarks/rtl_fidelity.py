@@ -7,7 +7,7 @@ target's bandwidth and the cost model's latency), against the cost model's cycle
 Design points: for each layer and NoC, the cost model's fastest of 300 random mappings on
 fixed 64-PE-class hardware (what a search on that hardware returns), the FBNet-style
 test network with the same rule per layer, and what `dna das` picks for
-examples/networks/fbnet_block.yaml (hardware and mappings, at most 64 PEs). Prints one table (layer, NoC, predicted,
+examples/networks/fbnet_block.yaml (hardware and mappings, at most 64 PEs). Prints one table (op, NoC, predicted,
 measured, ratio), then simulation speed and Verilator build times. Every output is
 checked bit-exactly against the PyTorch integer reference on the way.
 """
@@ -93,9 +93,9 @@ def main(argv: list[str] | None = None) -> int:
             continue
         speeds.append(res.sim_speed())
         man = json.loads((ddir / "manifest.json").read_text())
-        convs = [r for r in op_cycles(man, res) if r.predicted]
-        for r in convs:  # a network's rows are tagged with the node name
-            tag = label if len(convs) == 1 else f"{label}:{r.node}"
+        ops = op_cycles(man, res)  # every op: conv layers, adds, pooling
+        for r in ops:  # a network's rows are tagged with the node name
+            tag = label if len(ops) == 1 else f"{label}:{r.node}"
             rows.append((tag, r.noc, r.predicted, r.measured, r.ratio))
     print(f"RTL fidelity on {TARGET}: {args.bits}-bit, DRAM {tgt.dram_bandwidth_gbps:g} GB/s, "
           f"latency {latency} cycles; predicted = dna.cost.model latency_cycles")
@@ -107,7 +107,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{tag:<24}{noc:<6}{p:>11,.0f}{m:>10,}{r:>8.3f}{flag}")
     print("-" * len(head))
     within = sum(abs(r[4] - 1) <= TOLERANCE for r in rows)
-    print(f"{within} of {len(rows)} layers within {TOLERANCE:.0%}; ratio min "
+    print(f"{within} of {len(rows)} ops within {TOLERANCE:.0%}; ratio min "
           f"{min(r[4] for r in rows):.3f}, max {max(r[4] for r in rows):.3f}")
     if speeds:
         print(f"simulation speed: {sum(speeds) / len(speeds):,.0f} cycles/s mean "

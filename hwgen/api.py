@@ -146,9 +146,10 @@ def sim(design_dir: str | Path, *, seeds: tuple[int, ...] = (0,), latency: int |
         backpressure_seed: int | None = None, waves: bool = False,
         max_cycles: int = 5_000_000, stalls: bool = False,
         simulator: SimulatorName = "verilator", cache_root: str | Path | None = None,
-        run_dir: str | Path | None = None) -> SimResult:
+        run_dir: str | Path | None = None, frames: int = 1) -> SimResult:
     """Build (or reuse) and simulate the RTL in `design_dir` on `simulator`, one run per
-    input seed, every node output checked bit-exactly against the integer reference.
+    input seed (`frames` frames back to back each), every node output checked bit-exactly
+    against the integer reference.
 
     latency: DRAM latency in cycles (default: the cost model's, at the design's clock).
     backpressure_seed: add random AXI back-pressure. stalls: count why engine 0's MACs
@@ -161,7 +162,7 @@ def sim(design_dir: str | Path, *, seeds: tuple[int, ...] = (0,), latency: int |
     return run(design_dir, seeds=tuple(seeds), latency=latency,
                backpressure_seed=backpressure_seed, waves=waves, cache_root=cache_root,
                max_cycles=max_cycles, run_dir=run_dir or Path(design_dir) / "sim_run",
-               probe=stalls, simulator=simulator)
+               probe=stalls, simulator=simulator, frames=frames)
 
 
 # ---------------------------------------------------------------- RTL synthesis

@@ -48,6 +48,35 @@ def format_table(rows: list[OpCycles]) -> str:
     return "\n".join(lines)
 
 
+@dataclass(frozen=True)
+class FrameTiming:
+    """Frames run back to back: the first frame's latency and the steady-state interval."""
+
+    frames: int
+    latency_cycles: int  # start to the first frame's end
+    interval_cycles: float  # mean time between frame ends after the first
+    predicted_latency: float
+    predicted_interval: float
+
+
+def frame_timing(manifest: dict, done_cycles: list[int]) -> FrameTiming:
+    """From the cycle each frame ended (`frame_done_cycles` of a run, two frames or more)."""
+    n = len(done_cycles)
+    return FrameTiming(n, done_cycles[0], (done_cycles[-1] - done_cycles[0]) / (n - 1),
+                       manifest["predicted_latency_cycles"],
+                       manifest["predicted_frame_cycles"])
+
+
+def format_frames(manifest: dict, done_cycles: list[int]) -> str:
+    """Frame interval and latency, measured next to the model's."""
+    t = frame_timing(manifest, done_cycles)
+    return (f"{t.frames} frames: interval {t.interval_cycles:,.0f} cycles (model "
+            f"frame_cycles {t.predicted_interval:,.0f}, ratio "
+            f"{t.interval_cycles / t.predicted_interval:.3f}); first-frame latency "
+            f"{t.latency_cycles:,} cycles (model latency_cycles {t.predicted_latency:,.0f}, "
+            f"ratio {t.latency_cycles / t.predicted_latency:.3f})")
+
+
 STALLS = (("mac", "MAC"), ("wait_i", "inputs"), ("wait_w", "weights"),
           ("wait_o_prep_dram", "psum DRAM"), ("wait_o_prep_port", "psum port"),
           ("wait_o_drain", "drain"))

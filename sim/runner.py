@@ -113,12 +113,13 @@ def run(design_dir: str | Path, *, seeds: tuple[int, ...] = (0,), latency: int |
         beats_per_cycle: float | None = None, backpressure_seed: int | None = None,
         waves: bool = False, cache_root: str | Path | None = None,
         max_cycles: int = 2_000_000, run_dir: str | Path | None = None,
-        probe: bool = False, simulator: str = "verilator") -> SimResult:
+        probe: bool = False, simulator: str = "verilator", frames: int = 1) -> SimResult:
     """Build if needed, then simulate every seed and check every output bit-exactly.
 
     beats_per_cycle: DRAM bandwidth in bus beats per cycle (default: the target's, from
     the manifest). latency: DRAM latency in cycles (default: the cost model's, at the
-    manifest's clock). simulator: a name in sim.simulators.
+    manifest's clock). simulator: a name in sim.simulators. frames: frames per seed, run
+    back to back (frame n takes input seed + n).
     """
     design_dir = Path(design_dir).resolve()
     man = json.loads((design_dir / "manifest.json").read_text())
@@ -135,7 +136,8 @@ def run(design_dir: str | Path, *, seeds: tuple[int, ...] = (0,), latency: int |
         shutil.copy(design_dir / rom, rdir / Path(rom).name)
     job = {"design_dir": str(design_dir), "seeds": list(seeds), "latency": latency,
            "beats_per_cycle": beats_per_cycle, "backpressure_seed": backpressure_seed,
-           "max_cycles": max_cycles, "result": str(rdir / "result.json"), "probe": probe}
+           "max_cycles": max_cycles, "result": str(rdir / "result.json"), "probe": probe,
+           "frames": frames}
     (rdir / "job.json").write_text(json.dumps(job))
     return _simulate(get_simulator(simulator), b, man["top"], rdir, waves)
 

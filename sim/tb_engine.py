@@ -17,43 +17,70 @@ from pathlib import Path
 
 import cocotb
 from cocotb.clock import Clock
-from cocotb.triggers import ClockCycles, First, RisingEdge, Timer
+from cocotb.triggers import ClockCycles, First, RisingEdge, Timer, ValueChange
 from cocotbext.axi import AxiLiteBus, AxiLiteMaster
 
 from sim.checker import first_mismatch
 from sim.dram import DramModel
+from hwgen.codec import encode
 from sim.model import dram_images, load_design_dir, test_vectors
 
-REG_CTRL, REG_CYC_LO, REG_CYC_HI, REG_OPS_DONE = 0x00, 0x08, 0x0C, 0x10
+REG_CTRL, REG_CYC_LO, REG_CYC_HI, REG_OPS_DONE, REG_FRAMES = 0x00, 0x08, 0x0C, 0x10, 0x1C
 REG_OP_BASE = 0x100
 
 
-async def _run_once(dut, host, dram, d, seed: int, max_cycles: int, clock_ps: int) -> dict:
-    x, expected = test_vectors(d, seed)
-    for addr, data in dram_images(d, x):
+async def _run_once(dut, host, dram, d, seed: int, max_cycles: int, clock_ps: int,
+                    frames: int = 1) -> dict:
+    """Run `frames` frames back to back (frame n: input seed + n), check every frame's
+    node outputs when the last engine finishes it, and time each frame's completion."""
+    man = d.manifest
+    span, copies = man.get("act_span", 0), man.get("frame_copies", 1)
+    inputs = [test_vectors(d, seed + n) for n in range(frames)]
+    in_addr = d.region("t:input")[0]
+    for addr, data in dram_images(d, inputs[0][0]):
         dram.write(addr, data)
+    for n in range(1, min(frames, copies)):
+        dram.write(in_addr + n * span, encode(inputs[n][0], d.bits // 8))
+    await host.write_dword(REG_FRAMES, frames)
     t0 = time.perf_counter()
     sim0 = cocotb.utils.get_sim_time("ps")
     await host.write_dword(REG_CTRL, 1)
-    await First(RisingEdge(dut.irq), Timer(max_cycles * clock_ps, "ps"))
+    done_at: list[int] = []
+    bad = None
+    order = [nd for nd in inputs[0][1] if nd in man["tensors"]]
+    while len(done_at) < frames and bad is None:
+        left = max_cycles * clock_ps - (cocotb.utils.get_sim_time("ps") - sim0)
+        if left <= 0:
+            break
+        await First(ValueChange(dut.frames_done), Timer(left, "ps"))
+        while len(done_at) < int(dut.frames_done.value):
+            n = len(done_at)
+            done_at.append(int(dut.u_axil.cycles.value))
+            off = (n % copies) * span
+            bad = first_mismatch(lambda a, k, off=off: dram.read(a + off, k), man["tensors"],
+                                 man["regions"], inputs[n][1], order, d.bits // 8)
+            if bad is not None:
+                break
+            if n + copies < frames:
+                dram.write(in_addr + off, encode(inputs[n + copies][0], d.bits // 8))
     wall = time.perf_counter() - t0
-    if not int(dut.irq.value):
+    if bad is None and len(done_at) < frames:
         return {"seed": seed, "status": "TIMEOUT", "wall_s": wall,
-                "detail": f"no done after {max_cycles} cycles; {_snapshot(dut)}"}
+                "detail": f"{len(done_at)} of {frames} frames after {max_cycles} cycles; "
+                          f"{_snapshot(dut)}"}
     sim_cycles = (cocotb.utils.get_sim_time("ps") - sim0) // clock_ps
     cycles = (await host.read_dword(REG_CYC_HI)) << 32 | await host.read_dword(REG_CYC_LO)
     ops = []
-    for i in range(len(d.manifest["ops"])):
+    for i in range(len(man["ops"])):
         begin = await host.read_dword(REG_OP_BASE + 8 * i)
         end = await host.read_dword(REG_OP_BASE + 8 * i + 4)
         ops.append({"index": i, "cycles": end - begin})
-    man = d.manifest
-    order = [n for n in expected if n in man["tensors"]]
-    bad = first_mismatch(dram.read, man["tensors"], man["regions"], expected, order,
-                         d.bits // 8)
     return {"seed": seed, "status": "PASS" if bad is None else "FAIL", "cycles": cycles,
+            "frames": frames, "frame_done_cycles": done_at,
             "ops_done": await host.read_dword(REG_OPS_DONE), "ops": ops, "wall_s": wall,
-            "sim_cycles": sim_cycles, "mismatch": None if bad is None else str(bad)}
+            "sim_cycles": sim_cycles,
+            "mismatch": None if bad is None else f"frame {len(done_at) - 1}: {bad}"
+            if frames > 1 else str(bad)}
 
 
 # Unit progress counters and states, reported when a run hangs (engine 0).
@@ -61,7 +88,8 @@ _PROBES = ("u_cu.busy", "u_cu.ti", "u_cu.tw", "u_cu.to", "u_afu_i.filled", "u_af
            "u_afu_w.filled", "u_afu_w.gb_rel", "u_aou.prepared", "u_aou.drained",
            "u_aou.gb_rel", "u_dma_i.filled", "u_dma_i.v", "u_dma_w.filled", "u_dma_w.v",
            "u_dma_o.st", "u_dma_o.gb_prep", "u_dma_o.ev", "u_dma_o.outstanding",
-           "u_ew.st", "est", "pc")
+           "u_ew.st", "u_ew.wb", "u_ew.nb", "u_ew.aw_done", "u_ew.aw_held", "u_ew.have",
+           "u_ew.outstanding", "est", "pc")
 
 
 def _signal(eng, path: str):
@@ -158,7 +186,8 @@ async def run_job(dut):
         cocotb.start_soon(_probe(dut, probe, trace))
     runs = []
     for seed in job["seeds"]:
-        runs.append(await _run_once(dut, host, dram, d, seed, job["max_cycles"], clock_ps))
+        runs.append(await _run_once(dut, host, dram, d, seed, job["max_cycles"], clock_ps,
+                                    job.get("frames", 1)))
         if runs[-1]["status"] != "PASS":
             break
     if job.get("probe"):

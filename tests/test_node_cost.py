@@ -24,8 +24,8 @@ from dna.cost.nodes import (
     plane_sources,
 )
 from dna.cost.target import load_target
-from dna.quant.contract import channel_shuffle, fused_acts
 from dna.quant.calibrate import random_quantized_network
+from dna.quant.contract import channel_shuffle, fused_acts
 from dna.space.gads.batch import encode, network_layers
 from dna.space.gads.typed import Accelerator
 from dna.workload.ir import INPUT, Conv, Shape, Shuffle
@@ -114,11 +114,16 @@ def test_network_totals_charge_every_plane_node_on_its_chunk(style):
     costs = {n.name: node_cost(n, ASIC, 8) for n in op_nodes(net)}
     for name, c in costs.items():
         extra[where[name]] += c.cycles
-    assert torch.equal(with_planes.chunk_cycles[0], convs_only.chunk_cycles[0] + extra)
-    assert torch.equal(with_planes.latency_cycles, convs_only.latency_cycles)
+    # the layers' own cycles on each chunk, plus the ops' (in a pipeline the ops also
+    # lengthen the frame the other chunks' DRAM queueing is spread over: another test)
+    layer_cycles = torch.zeros(n_chunks, dtype=torch.float64).scatter_add(
+        0, torch.tensor(assign), with_planes.latency_cycles[0])
+    assert torch.allclose(with_planes.chunk_cycles[0], layer_cycles + extra, rtol=1e-15)
+    if style == "multicycle":
+        assert torch.equal(with_planes.latency_cycles, convs_only.latency_cycles)
     total = sum(c.cycles for c in costs.values())
     assert with_planes.frame_latency_cycles[0].item() == pytest.approx(
-        convs_only.frame_latency_cycles[0].item() + total, rel=1e-15)
+        with_planes.latency_cycles[0].sum().item() + total, rel=1e-15)
     energy = sum(c.energy_pj for c in costs.values())
     assert with_planes.energy_per_frame_pj[0].item() == pytest.approx(
         convs_only.energy_per_frame_pj[0].item() + energy, rel=1e-12)
@@ -143,3 +148,40 @@ def test_plane_cycles_cover_every_tap_and_the_first_load(c, hw, size, stride, bi
     cost = plane_cost(node, ASIC, bits)
     assert cost.cycles >= c * (out.h * out.w * size * size + 1) + 2 * 20
     assert cost.dram_bytes >= c * hw * hw * bits // 8 + out.elements * bits // 8
+
+
+def test_pipeline_chunks_queue_behind_each_others_transfers():
+    """A pipeline point's layers see the DRAM latency plus the Pollaczek-Khinchine wait for
+    the other chunks' transfers (dna.cost.model._queue_wait), recomputed here by hand from
+    the multi-cycle evaluation of the same chunks; a multi-cycle point has no wait."""
+    import dna.cost.model as model
+    net = _planes_net()
+    rng = random.Random(3)
+    chunks = tuple(chunk("KYX", (2, 2, 2), (4096, 2048, 2048), (32, 32, 16)) for _ in range(3))
+    assign = [0, 1, 2]
+    maps = tuple(random_mapping(c, chunks[h], rng, chunk_index=h)
+                 for c, h in zip(net.convs, assign))
+    layers = network_layers(net)
+    pipe = evaluate(layers, encode([Accelerator("pipeline", chunks, maps)]), ASIC, 8)
+    alone = evaluate(layers, encode([Accelerator("multicycle", chunks, maps)]), ASIC, 8)
+    assert (pipe.latency_cycles >= alone.latency_cycles).all()
+    assert (pipe.latency_cycles > alone.latency_cycles).any()
+    # by hand: T from the chunks without contention, rho from DRAM bytes, sum n t^2 per chunk
+    m = encode([Accelerator("pipeline", chunks, maps)])
+    _, _, sq = model.dram_timing(model._counts(layers, m), ASIC, 8, layers.repeat)
+    where = node_chunks(net, {mp.layer: mp.chunk for mp in maps})
+    per_chunk = [0.0, 0.0, 0.0]
+    for i, h in enumerate(assign):
+        per_chunk[h] += alone.latency_cycles[0, i].item()
+    for n in op_nodes(net):
+        per_chunk[where[n.name]] += node_cost(n, ASIC, 8).cycles
+    frame = max(per_chunk)
+    idle = max(0.05, 1 - alone.dram_bytes[0].sum().item() / ASIC.dram_bytes_per_cycle / frame)
+    load = [sum(sq[0, i].item() for i, h in enumerate(assign) if h == g) / (2 * frame * idle)
+            for g in range(3)]
+    wait = torch.tensor([[sum(load) - load[h] for h in assign]], dtype=torch.float64)
+    steady, overhead, _ = model.dram_timing(model._counts(layers, m), ASIC, 8, layers.repeat,
+                                            wait)
+    want = torch.maximum(torch.maximum(pipe.compute_cycles, steady), pipe.gb_cycles) + overhead
+    assert torch.allclose(pipe.latency_cycles, want, rtol=1e-12)
+    assert torch.equal(pipe.dram_cycles, steady)

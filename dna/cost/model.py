@@ -23,7 +23,7 @@ import torch
 
 from dna.cost.nodes import node_cost
 from dna.cost.resources import chunk_resources
-from dna.cost.target import Target
+from dna.cost.target import Target, bus_bytes_for
 from dna.quant.contract import acc_bits
 from dna.space.gads.batch import F64, LayerSet, MappingBatch, tile_words_batch
 from dna.space.gads.typed import RELEVANT, TENSORS, window_band, window_rows
@@ -51,6 +51,17 @@ DRAM_BURST_BYTES = 64.0
 def dram_latency_cycles(clock_mhz: float) -> int:
     """DRAM_LATENCY_NS in whole cycles at `clock_mhz` (20 at 200 MHz)."""
     return math.ceil(DRAM_LATENCY_NS * clock_mhz / 1000)
+
+
+def outstanding_bits(clock_mhz: float) -> int:
+    """log2 of the read bursts each DMA client of the generated RTL keeps in flight: enough
+    to cover the DRAM latency at one request per cycle (Little's law), with margin for the
+    R queue (hwgen.rtl.render sizes the engines with it)."""
+    return max(4, math.ceil(math.log2(dram_latency_cycles(clock_mhz) + 8)))
+
+
+# Beats per AXI read burst of the generated RTL's DMA (AXI4 INCR, 16-beat blocks).
+BURST_BEATS = 16
 
 
 def _visits(factors: torch.Tensor, order: torch.Tensor, follow_k: torch.Tensor | None
@@ -191,9 +202,12 @@ def layer_accesses(layers: LayerSet, m: MappingBatch) -> LayerAccesses:
     )
 
 
-def dram_timing(c: _Counts, target: Target, bits: int, rep: torch.Tensor
-                ) -> tuple[torch.Tensor, torch.Tensor]:
-    """(steady DRAM cycles over all `rep` runs of the nest, fill + drain cycles), (B, L).
+def dram_timing(c: _Counts, target: Target, bits: int, rep: torch.Tensor,
+                wait: torch.Tensor | float = 0.0
+                ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """(steady DRAM cycles over all `rep` runs of the nest, fill + drain cycles), (B, L),
+    and over its steady transfers the sum of count x cycles^2 (`_queue_wait`). `wait`: cycles each request waits for other chunks' transfers ahead of
+    it, on top of the latency.
 
     A GB tile visit moves whole bursts: a run of b bytes starting at a uniformly random
     element-aligned offset touches (b + burst - element) / burst bursts on average; at
@@ -216,7 +230,7 @@ def dram_timing(c: _Counts, target: Target, bits: int, rep: torch.Tensor
     state (docs/cost_model.md section 3).
     """
     bpc = target.dram_bytes_per_cycle
-    lat = dram_latency_cycles(target.clock_mhz)
+    lat = dram_latency_cycles(target.clock_mhz) + wait
 
     def xfer(words: torch.Tensor, width_bits: float, runs: torch.Tensor) -> torch.Tensor:
         # bursts touched: runs start at element-aligned offsets, uniformly over a burst
@@ -255,7 +269,18 @@ def dram_timing(c: _Counts, target: Target, bits: int, rep: torch.Tensor
     steady = torch.maximum(steady, _bus_stalls(c, bus, t_in, f_in, visit_c, rep))
     fill = lat + t_in[0] + t_in[1] + torch.maximum(f[0], f[1])
     drain = f[2] + t_fin + lat
-    return steady, fill + drain
+    # queueing load on the other chunks (`_queue_wait`): transfer count x cycles x the
+    # wait a request arriving meanwhile sees, t / 2 on average, but never more than the
+    # queue a client keeps ahead (2^QA bursts) once a transfer is longer
+    window = 2.0 * (1 << outstanding_bits(target.clock_mhz)) * BURST_BEATS * \
+        bus_bytes_for(target) / bpc
+
+    def load(t: torch.Tensor) -> torch.Tensor:
+        return t * torch.clamp(t, max=window)
+
+    sq = ((f_in[0] - 1) * load(t_in[0]) + (f_in[1] - 1) * load(t_in[1])
+          + (distinct - 1) * load(t_fin) + 2 * revisits * load(t_ps))
+    return steady, fill + drain, sq
 
 
 def _bus_stalls(c: _Counts, bus: torch.Tensor, t_in: torch.Tensor, f_in: torch.Tensor,
@@ -404,7 +429,7 @@ def _evaluate(layers: LayerSet, m: MappingBatch, target: Target, bits: int) -> C
     dram_bits = ((dram_rd[0] * bits + dram_rd[1] * bits + dram_rd[2] * abits) + final * bits
                  + (dram_wr - final) * abits) * rep
     dram_bytes = dram_bits / 8
-    dram_cycles, overhead = dram_timing(c, target, bits, rep)
+    dram_cycles, overhead, transfers = dram_timing(c, target, bits, rep)
 
     gb_rw = _psums(c.fetch_rf, c.distinct_rf, c.array_tile)  # (3, B, L) GB -> array
     gb_rw[2] += c.fetch_rf[2] * c.array_tile[2]  # + array -> GB (outputs)
@@ -415,6 +440,13 @@ def _evaluate(layers: LayerSet, m: MappingBatch, target: Target, bits: int) -> C
     gb_cycles = (gb_rw / banks_l).amax(0) * rep
     steady, bound = torch.stack([compute, dram_cycles, gb_cycles], -1).max(-1)
     latency = steady + overhead
+    ops = _ops(layers, m, target, bits)
+    if n_chunks > 1 and bool(m.pipeline.any()):  # chunks at once: queueing for the DRAM
+        wait = _queue_wait(transfers, dram_bytes / target.dram_bytes_per_cycle, latency, m,
+                           ops, n_chunks)
+        dram_cycles, overhead, _ = dram_timing(c, target, bits, rep, wait)
+        steady, bound = torch.stack([compute, dram_cycles, gb_cycles], -1).max(-1)
+        latency = steady + overhead
 
     gb_words = (m.gb_words if m.gb_words is not None
                 else _per_chunk_max(c.gb_tile.permute(1, 2, 0), m.chunk, n_chunks))
@@ -424,7 +456,6 @@ def _evaluate(layers: LayerSet, m: MappingBatch, target: Target, bits: int) -> C
     moves[2] += dram_wr
     energy = _energy(c, m, target, bits, moves, gb_words, rf_words,
                      dram_bits / rep) * rep[..., None]
-    ops = _ops(layers, m, target, bits)
     r = chunk_resources(m, target, bits, banks, gb_words, rf_words,
                         None if ops is None else ops.buffer_bytes)
     fits = ((c.gb_tile <= gb_words.gather(1, at).permute(2, 0, 1))
@@ -437,25 +468,50 @@ def _evaluate(layers: LayerSet, m: MappingBatch, target: Target, bits: int) -> C
                           energy_pj=energy)
 
 
-_OP_TABLES: dict = {}  # (ops, repr(target), bits, L) -> _op_table's result
+def _queue_wait(sq: torch.Tensor, busy: torch.Tensor, latency: torch.Tensor,
+                m: MappingBatch, ops, n_chunks: int) -> torch.Tensor:
+    """(B, L) cycles a DRAM request of each layer waits, in a pipeline point, for the
+    transfers the other chunks have ahead of it in the DRAM's in-order queue (0 for a
+    multi-cycle point): the Pollaczek-Khinchine mean wait of an M/G/1 queue,
+    sum_g lambda_g E[S_g^2] / (2 (1 - rho)) = sum_g (sum n t^2)_g / (2 T (1 - rho)), over
+    the other chunks g (a chunk's own transfers are in `dram_timing` already), with rho
+    the DRAM's busy fraction of the frame interval T. `sq` (B, L): sum n t^2 per layer,
+    `busy` (B, L): its DRAM bytes at the full bandwidth; T and the transfers are the pass
+    without contention's (one fixed-point step)."""
+    chunk_cycles = torch.zeros(m.batch, n_chunks, dtype=F64, device=latency.device)
+    chunk_cycles = chunk_cycles.scatter_add(1, m.chunk, latency)
+    if ops is not None:
+        chunk_cycles = chunk_cycles.scatter_add(1, ops.chunk, ops.cycles.expand_as(ops.chunk))
+    frame = chunk_cycles.amax(-1, keepdim=True)  # (B, 1)
+    sq_h = torch.zeros_like(chunk_cycles).scatter_add(1, m.chunk, sq)
+    idle = torch.clamp(1 - busy.sum(-1, keepdim=True) / frame, min=0.05)
+    load = sq_h / (2 * frame * idle)
+    wait = load.sum(-1, keepdim=True) - load  # (B, H): the other chunks'
+    return torch.where(m.pipeline[:, None], wait.gather(1, m.chunk), 0.0)
+
+
+_OP_TABLES: dict = {}  # (id(ops), id(target), bits, L) -> (ops, target, _op_table result)
 
 
 def _op_table(ops: tuple, target: Target, bits: int, n_layers: int) -> tuple:
     """(cycles, DRAM bytes, energy, plane-buffer bytes) (P,) of the non-conv ops and their
     (P, L) conv frontier (dna.cost.nodes), computed once per network, target and
-    precision."""
-    key = (ops, repr(target), bits, n_layers)
-    if key not in _OP_TABLES:
-        costs = [node_cost(node, target, bits) for node, _ in ops]
-        mask = torch.zeros(len(ops), n_layers, dtype=torch.bool)
-        for p, (_, front) in enumerate(ops):
-            mask[p, list(front)] = True
-        if len(_OP_TABLES) >= 64:
-            _OP_TABLES.clear()
-        _OP_TABLES[key] = (*(torch.tensor([getattr(c, f) for c in costs], dtype=F64)
-                             for f in ("cycles", "dram_bytes", "energy_pj", "buffer_bytes")),
-                           mask)
-    return _OP_TABLES[key]
+    precision. Cached by identity (the entry holds `ops` and `target`, so their ids stay
+    theirs): hashing the nodes on every call would cost a tenth of a small batch."""
+    key = (id(ops), id(target), bits, n_layers)
+    hit = _OP_TABLES.get(key)
+    if hit is not None and hit[0] is ops and hit[1] is target:
+        return hit[2]
+    costs = [node_cost(node, target, bits) for node, _ in ops]
+    mask = torch.zeros(len(ops), n_layers, dtype=torch.bool)
+    for p, (_, front) in enumerate(ops):
+        mask[p, list(front)] = True
+    table = (*(torch.tensor([getattr(c, f) for c in costs], dtype=F64)
+               for f in ("cycles", "dram_bytes", "energy_pj", "buffer_bytes")), mask)
+    if len(_OP_TABLES) >= 64:
+        _OP_TABLES.clear()
+    _OP_TABLES[key] = (ops, target, table)
+    return table
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ import click
 from dna.cli.errors import user_errors
 from dna.cost.model import dram_latency_cycles
 from hwgen import api
-from sim.report import format_stalls, format_table, op_cycles
+from sim.report import format_frames, format_stalls, format_table, op_cycles
 from sim.runner import SimResult
 from sim.simulators import get_simulator, simulator_names
 
@@ -27,6 +27,10 @@ from sim.simulators import get_simulator, simulator_names
               help="DRAM latency in cycles [default: the cost model's, at the clock].")
 @click.option("--backpressure", "bp_seed", default=None, type=int,
               help="Add random AXI back-pressure (seed) on top of the DRAM model.")
+@click.option("--frames", default=1, show_default=True,
+              help="Frames per input, back to back (frame n: input seed + n): prints the "
+                   "steady-state frame interval and the first frame's latency next to the "
+                   "model's frame_cycles and latency_cycles.")
 @click.option("--max-cycles", default=5_000_000, show_default=True,
               help="Give up after this many cycles per input.")
 @click.option("--stalls", is_flag=True,
@@ -34,7 +38,7 @@ from sim.simulators import get_simulator, simulator_names
                    "and visit counters on every change to sim_run/trace.csv.")
 @user_errors
 def sim(design_dir: Path, simulator: str, waves: bool, seeds: int, latency: int | None,
-        bp_seed: int | None, max_cycles: int, stalls: bool) -> None:
+        bp_seed: int | None, frames: int, max_cycles: int, stalls: bool) -> None:
     """Simulate DESIGN_DIR (from `dna-hwgen emit` for an ASIC target, e.g. asic45) and
     report cycles."""
     waves_file = get_simulator(simulator).waves_file  # an unknown name fails first
@@ -48,7 +52,7 @@ def sim(design_dir: Path, simulator: str, waves: bool, seeds: int, latency: int 
     run_dir = design_dir / "sim_run"
     res = api.sim(design_dir, seeds=tuple(range(seeds)), latency=latency,
                   backpressure_seed=bp_seed, waves=waves, max_cycles=max_cycles,
-                  stalls=stalls, simulator=simulator, run_dir=run_dir)
+                  stalls=stalls, simulator=simulator, run_dir=run_dir, frames=frames)
     _print_result(man, res, run_dir, stalls, run_dir / waves_file if waves else None)
 
 
@@ -61,6 +65,8 @@ def _print_result(man: dict, res: SimResult, run_dir: Path, stalls: bool,
                f"{'reused cached build' if b.cached else f'{b.seconds:.1f} s'} ({b.build_dir})")
     if res.runs and "ops" in res.runs[-1]:
         click.echo(format_table(op_cycles(man, res)))
+        if res.runs[-1].get("frames", 1) > 1:
+            click.echo(format_frames(man, res.runs[-1]["frame_done_cycles"]))
     cyc = sum(r.get("sim_cycles", 0) for r in res.runs)
     click.echo(f"simulated {cyc:,.0f} cycles ({len(res.runs)} input(s)) at "
                f"{res.sim_speed():,.0f} cycles/s; simulator wall time {res.wall_s:.1f} s")

@@ -68,6 +68,9 @@ def manifest(design: Design, target: Target, qnet: QuantizedNetwork, prog: Progr
                 for i, o in enumerate(prog.ops)],
         "regions": {r.name: [r.addr, r.nbytes] for r in prog.memory.regions.values()},
         "tensors": dict(prog.memory.tensor_of), "dram_bytes": prog.memory.top,
+        "act_span": prog.memory.act_span, "frame_copies": prog.memory.copies,
+        "predicted_frame_cycles": rep.frame_cycles,
+        "predicted_latency_cycles": rep.latency_cycles,
         "constants": consts,
     }
 

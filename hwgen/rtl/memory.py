@@ -11,6 +11,11 @@ the same shape have the same 4 KiB phase and AXI bursts split identically):
   shift (uint8), 5 zero bytes;
 * partial sums of a conv whose output tiles leave the global buffer before they are
   complete: (N, K, Y, X), `psum_bytes` each (4 for int8, 8 for int16).
+
+Constants and partial sums come first; the activations (input included) follow as one
+span of `act_span` bytes, repeated `copies` times: frame n lives in copy n mod copies, so
+in a pipeline design (one copy per chunk) chunk h works on frame n + 1 while chunk h + 1
+works on frame n, a residual tensor crossing chunks included (templates/rtl/dna_top.v.j2).
 """
 from __future__ import annotations
 
@@ -47,6 +52,8 @@ class MemoryMap:
     regions: dict[str, Region] = field(default_factory=dict)
     tensor_of: dict[str, str] = field(default_factory=dict)  # node (or "input") -> region
     top: int = 0  # first free byte
+    act_span: int = 0  # bytes of one copy of the activations (a multiple of ALIGN)
+    copies: int = 1  # copies of the activations, one per frame in flight
 
     def add(self, name: str, nbytes: int) -> Region:
         """Allocate `nbytes` (aligned) for region `name`."""
@@ -83,18 +90,20 @@ def constant_images(qnet: QuantizedNetwork, mem: MemoryMap) -> dict[str, bytes]:
     return out
 
 
-def plan_memory(qnet: QuantizedNetwork, psum_convs: set[str]) -> MemoryMap:
-    """Regions for the input, every conv's constants, and every materialised tensor.
-    Fused activations share their producer's region."""
+def plan_memory(qnet: QuantizedNetwork, psum_convs: set[str], copies: int = 1) -> MemoryMap:
+    """Regions for every conv's constants, the input and every materialised tensor (the
+    regions of copy 0; `copies` copies of the activations). Fused activations share their
+    producer's region."""
     net, ebytes = qnet.network, qnet.bits // 8
-    mem = MemoryMap()
-    mem.add("t:input", net.input_shape.elements * ebytes)
-    mem.tensor_of[INPUT] = "t:input"
+    mem = MemoryMap(copies=copies)
     for node in net.convs:
         mem.add(f"w:{node.name}", node.weight_count * ebytes)
         mem.add(f"p:{node.name}", node.k * PARAM_BYTES)
         if node.name in psum_convs:
             mem.add(f"ps:{node.name}", node.out_shape.elements * psum_bytes(qnet.bits))
+    act_base = mem.top
+    mem.add("t:input", net.input_shape.elements * ebytes)
+    mem.tensor_of[INPUT] = "t:input"
     fused = fused_acts(qnet)
     for node in net.nodes:
         if node.name in fused:
@@ -102,4 +111,6 @@ def plan_memory(qnet: QuantizedNetwork, psum_convs: set[str]) -> MemoryMap:
         else:
             mem.add(f"t:{node.name}", node.out_shape.elements * ebytes)
             mem.tensor_of[node.name] = f"t:{node.name}"
+    mem.act_span = mem.top - act_base
+    mem.top += (copies - 1) * mem.act_span
     return mem

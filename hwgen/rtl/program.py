@@ -109,7 +109,8 @@ def build_program(design: Design, qnet: QuantizedNetwork, target: Target) -> Pro
     nests = {}
     for conv, m in zip(net.convs, acc.mappings):
         nests[conv.name] = make_nest(conv, problem_of(conv), m, acc.chunks[m.chunk])
-    mem = plan_memory(qnet, {n for n, nest in nests.items() if nest.psums_leave_gb()})
+    mem = plan_memory(qnet, {n for n, nest in nests.items() if nest.psums_leave_gb()},
+                      copies=len(acc.chunks) if acc.style == "pipeline" else 1)
     bus = bus_bytes_for(target)
     ebytes = bits // 8
     where = node_chunks(net, acc)

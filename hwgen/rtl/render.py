@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 
+from dna.cost.model import outstanding_bits
 from dna.cost.nodes import plane_slot_beats
 from dna.quant.contract import acc_bits
 from dna.space.gads.typed import NOCS, ChunkHW
@@ -18,7 +19,7 @@ from hwgen.rtl.program import Program
 STATIC = ("dna_agu.v", "dna_fifo.v", "dna_lane_off.v", "dna_pe.v", "dna_acc.v", "dna_sum.v",
           "dna_gbuf.v", "dna_gbuf_o.v", "dna_cu.v", "dna_afu.v", "dna_aou.v",
           "dna_dma_walk.v", "dna_rd_runs.v", "dna_dma_in.v", "dna_wr_runs.v", "dna_dma_o.v",
-          "dna_ew.v", "dna_plane.v", "dna_axi_rd_arb.v", "dna_axil.v")
+          "dna_ew.v", "dna_plane.v", "dna_axi_rd_arb.v", "dna_axi_mux.v", "dna_axil.v")
 MAX_OPS = 224  # op stamp registers 0x100..0x7FF in dna_axil.v
 MIN_OPB = 4  # ROMs and op stamps hold at least 16 ops: programs of up to 16 ops share a build
 
@@ -75,14 +76,6 @@ def array_context(chunk: ChunkHW, h: int, bits: int, hdr: str) -> dict:
             "ra_o": _bits(chunk.rf_words[2]), "pes": pes, "out_lanes": out}
 
 
-def outstanding_bits(clock_mhz: float) -> int:
-    """log2 of the read requests each DMA client keeps in flight: enough to cover the DRAM
-    latency at one request per cycle (Little's law), with margin for the R queue."""
-    from dna.cost.model import dram_latency_cycles
-    lat = dram_latency_cycles(clock_mhz)
-    return max(4, math.ceil(math.log2(lat + 8)))
-
-
 def engine_context(prog: Program, chunk: ChunkHW, h: int, bits: int, hdr: str,
                    op_base: int, clock_mhz: float) -> dict:
     """Context of dna_engine.v.j2 for chunk h."""
@@ -112,11 +105,11 @@ def engine_context(prog: Program, chunk: ChunkHW, h: int, bits: int, hdr: str,
 
 def top_context(prog: Program, n_chunks: int, hdr: str) -> dict:
     """Context of dna_top.v.j2."""
-    engines = [{"index": h, "module": f"dna_engine_c{h}",
-                "start": "host_start" if h == 0 else f"e_done[{h - 1}]"}
-               for h in range(n_chunks)]
+    engines = [{"index": h, "module": f"dna_engine_c{h}"} for h in range(n_chunks)]
     return {"header": hdr, "engines": engines, "busb": prog.bus_bytes,
+            "size_code": f"3'd{int(math.log2(prog.bus_bytes))}",
             "hbits": max(1, math.ceil(math.log2(max(n_chunks, 2)))),
+            "copies": prog.memory.copies, "act_span": prog.memory.act_span,
             "opb": max(MIN_OPB, _bits(len(prog.ops)))}
 
 

@@ -39,6 +39,7 @@ module dna_dma_o #(
     input  wire [BW-1:0]        par_count,
     input  wire signed [31:0]   act_min,
     input  wire signed [31:0]   act_max,
+    input  wire [31:0]          act_off,  // byte offset of this frame's output tensor copy
     input  wire [CW-1:0]        gb_rel,     // visits released by the output unit
     output reg  [CW-1:0]        gb_prep,    // visits prepared
     // psum reload reads (client 2) and param reads (client 3)
@@ -158,7 +159,7 @@ module dna_dma_o #(
 
     dna_wr_runs #(.E(E), .P(P), .ACCW(ACCW), .BUSB(BUSB), .A(A), .BW(BW), .PA(PA)) u_wr (
         .clk(clk), .rst_n(rst_n), .run_valid(rv && evict_mode), .run_ready(wr_rr),
-        .run_final(meta_f[ev[0]]), .run_faddr(rval[0 +: 32]), .run_paddr(rval[VW +: 32]),
+        .run_final(meta_f[ev[0]]), .run_faddr(rval[0 +: 32] + act_off), .run_paddr(rval[VW +: 32]),
         .run_gb(r_gb[A-1:0]), .run_pidx(r_pidx[PA-1:0]), .run_zl(zl), .run_nv(nv),
         .act_min(act_min), .act_max(act_max), .gb_raddr(gb_raddr), .gb_rdata(gb_rdata),
         .par_addr(par_raddr), .par_data(par_rdata), .awvalid(awvalid), .awready(awready),

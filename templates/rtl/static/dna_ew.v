@@ -97,7 +97,8 @@ module dna_ew #(
     wire last_beat = wb == nb - 5'd1;
     wire w_all = (wb == nb) || (w_hs && last_beat);
     wire aw_all = aw_done || (awvalid && awready);
-    wire final_beat = last_beat && (done_beats + {27'd0, nb} == beats);
+    wire final_chunk = done_beats + {27'd0, nb} == beats;
+    wire final_beat = last_beat && final_chunk;  // strobed to `tail` bytes
     genvar j;
     generate
         for (j = 0; j < BUSB; j = j + 1) begin : g_strb
@@ -106,13 +107,18 @@ module dna_ew #(
     endgenerate
     assign wdata = res;
     assign wlast = last_beat;
-    assign wvalid = st == S_DATA && !fa_empty && (!is_add || !fb_empty) && wb != nb;
-    assign awvalid = st == S_DATA && !aw_done;
+    wire have = !fa_empty && (!is_add || !fb_empty);  // the next beat's operands are here
+    assign wvalid = st == S_DATA && have && wb != nb;
+    // The write address waits for the first beat's data: engines share the AXI write
+    // channel, which one burst holds from its address to its last beat (dna_axi_mux.v).
+    reg aw_held;  // an address once offered stays offered until taken (AXI)
+    assign awvalid = st == S_DATA && !aw_done && (have || aw_held);
     assign busy = st != S_IDLE;
     always @(posedge clk) begin
         if (!rst_n) begin
             st <= S_IDLE;
             outstanding <= 32'd0;
+            aw_held <= 1'b0;
         end else begin
             outstanding <= outstanding + {31'd0, awvalid && awready} - {31'd0, bvalid};
             case (st)
@@ -128,7 +134,7 @@ module dna_ew #(
                     if (w_hs) wb <= wb + 5'd1;
                     if (w_all && aw_all) begin
                         done_beats <= done_beats + {27'd0, nb};
-                        if (final_beat) st <= S_FLUSH;
+                        if (final_chunk) st <= S_FLUSH;
                         else begin
                             st <= S_ARA;
                             nb <= (left - {27'd0, nb} > 32'd16) ? 5'd16 : left[4:0] - nb;
@@ -138,6 +144,7 @@ module dna_ew #(
                 S_FLUSH: if (outstanding == 32'd0) st <= S_IDLE;
                 default: st <= S_IDLE;
             endcase
+            aw_held <= awvalid && !awready;
             if (st == S_ARA || st == S_IDLE) begin
                 aw_done <= 1'b0;
                 wb <= 5'd0;
