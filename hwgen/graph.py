@@ -25,7 +25,7 @@ from dna.cost import nodes
 from dna.design import Design
 from dna.errors import ProblemsError
 from dna.space.gads.typed import TEMPORAL_LEVELS, TENSORS, Accelerator
-from dna.workload.ir import DIMS, INPUT, Conv, Network
+from dna.workload.ir import DIMS, INPUT, Network
 
 INPUT_NODE = "input"  # graph node feeding the network input into chunk 0
 OUTPUT_NODE = "output"  # graph node taking the network output

@@ -20,9 +20,9 @@ from cocotb.clock import Clock
 from cocotb.triggers import ClockCycles, First, RisingEdge, Timer, ValueChange
 from cocotbext.axi import AxiLiteBus, AxiLiteMaster
 
+from hwgen.codec import encode
 from sim.checker import first_mismatch
 from sim.dram import DramModel
-from hwgen.codec import encode
 from sim.model import dram_images, load_design_dir, test_vectors
 
 REG_CTRL, REG_CYC_LO, REG_CYC_HI, REG_OPS_DONE, REG_FRAMES = 0x00, 0x08, 0x0C, 0x10, 0x1C

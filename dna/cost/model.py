@@ -205,9 +205,10 @@ def layer_accesses(layers: LayerSet, m: MappingBatch) -> LayerAccesses:
 def dram_timing(c: _Counts, target: Target, bits: int, rep: torch.Tensor,
                 wait: torch.Tensor | float = 0.0
                 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """(steady DRAM cycles over all `rep` runs of the nest, fill + drain cycles), (B, L),
-    and over its steady transfers the sum of count x cycles^2 (`_queue_wait`). `wait`: cycles each request waits for other chunks' transfers ahead of
-    it, on top of the latency.
+    """(steady DRAM cycles over all `rep` runs of the nest, fill + drain cycles, the
+    queueing load its steady transfers put on other chunks (`_queue_wait`)), each (B, L).
+    `wait`: cycles each request waits for other chunks' transfers ahead of it, on top of
+    the latency.
 
     A GB tile visit moves whole bursts: a run of b bytes starting at a uniformly random
     element-aligned offset touches (b + burst - element) / burst bursts on average; at
@@ -475,9 +476,10 @@ def _queue_wait(sq: torch.Tensor, busy: torch.Tensor, latency: torch.Tensor,
     multi-cycle point): the Pollaczek-Khinchine mean wait of an M/G/1 queue,
     sum_g lambda_g E[S_g^2] / (2 (1 - rho)) = sum_g (sum n t^2)_g / (2 T (1 - rho)), over
     the other chunks g (a chunk's own transfers are in `dram_timing` already), with rho
-    the DRAM's busy fraction of the frame interval T. `sq` (B, L): sum n t^2 per layer,
-    `busy` (B, L): its DRAM bytes at the full bandwidth; T and the transfers are the pass
-    without contention's (one fixed-point step)."""
+    the DRAM's busy fraction of the frame interval T; t^2 is t min(t, 2W) for transfers
+    longer than the read window W a client keeps ahead. `sq` (B, L): that sum per layer
+    (`dram_timing`), `busy` (B, L): its DRAM bytes at the full bandwidth; T and the
+    transfers are the pass without contention's (one fixed-point step)."""
     chunk_cycles = torch.zeros(m.batch, n_chunks, dtype=F64, device=latency.device)
     chunk_cycles = chunk_cycles.scatter_add(1, m.chunk, latency)
     if ops is not None:
@@ -541,7 +543,8 @@ def _ops(layers: LayerSet, m: MappingBatch, target: Target, bits: int) -> _Ops |
 
 
 def _network_costs(layers: LayerSet, m: MappingBatch, target: Target, ops: _Ops | None, r,
-                   feasible: torch.Tensor, *, compute: torch.Tensor, **per_layer: torch.Tensor) -> Costs:
+                   feasible: torch.Tensor, *, compute: torch.Tensor,
+                   **per_layer: torch.Tensor) -> Costs:
     """`Costs` from the per-layer figures and the non-conv ops (each on the chunk of its
     latest input, dna.cost.nodes.node_chunks): chunk and frame cycles, FPS, energy per
     frame."""

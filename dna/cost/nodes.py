@@ -17,7 +17,17 @@ import math
 from dataclasses import dataclass
 
 from dna.cost.target import Target, bus_bytes_for
-from dna.workload.ir import INPUT, Act, Add, Conv, GlobalAvgPool, Network, Node, Pool, Shuffle
+from dna.workload.ir import (
+    INPUT,
+    Act,
+    Add,
+    Conv,
+    GlobalAvgPool,
+    Network,
+    Node,
+    Pool,
+    Shuffle,
+)
 
 # Cycles of the plane unit's control around its DRAM traffic (dna_plane.v): from the
 # op's start to the first read request (start, then the loader's decision) plus the

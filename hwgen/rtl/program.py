@@ -24,7 +24,6 @@ from hwgen.rtl.conv_fields import ConvAddrs, conv_fields
 from hwgen.rtl.memory import MemoryMap, plan_memory, psum_bytes
 
 
-
 @dataclass(frozen=True)
 class Op:
     """One line of an engine's config ROM."""

@@ -98,7 +98,8 @@ def engine_context(prog: Program, chunk: ChunkHW, h: int, bits: int, hdr: str,
             "ra_i": _bits(chunk.rf_words[0]), "ra_w": _bits(chunk.rf_words[1]),
             "ra_o": _bits(chunk.rf_words[2]), "pd": kmax, "pa": _bits(kmax),
             "op_base": op_base, "opb": max(MIN_OPB, _bits(len(ops))), "cb": cb,
-            "qa": outstanding_bits(clock_mhz), "pl_a": _bits(slot_beats), "array_name": f"dna_array_c{h}",
+            "qa": outstanding_bits(clock_mhz), "pl_a": _bits(slot_beats),
+            "array_name": f"dna_array_c{h}",
             "lc_i": _lane_literal(lanes["i"], cb), "lc_w": _lane_literal(lanes["w"], cb),
             "lc_o": _lane_literal(lanes["o"], cb)}
 
