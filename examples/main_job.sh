@@ -7,9 +7,10 @@
 #   4. C-simulate it with g++, bit for bit against the PyTorch integer reference (csim),
 #      with our compatibility header and with Xilinx's ap_int/hls_stream headers, and
 #      print its resource estimate (report)
-#   5. search a 64-PE ASIC accelerator for the searched network (dna das on out/best.json),
-#      generate its Verilog and simulate it (cocotb + Verilator): every node output
-#      bit-exact, every op's cycles next to the cost model's
+#   5. search a 64-PE ASIC accelerator for the searched network (dna das on out/best.json;
+#      multi-cycle: one engine, so one short Verilator build; a pipeline design builds an
+#      engine per chunk), generate its Verilog and simulate it (cocotb + Verilator): every
+#      node output bit-exact, every op's cycles next to the cost model's
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bin=""
@@ -25,6 +26,6 @@ echo
 "${bin}dna-hwgen" report build/zc706
 echo
 "${bin}dna" das --network out/best.json --target asic45 --precision 8 --max-pes 64 --seed 0 \
-  --quiet --out out/asic.json
+  --style multicycle --quiet --out out/asic.json
 "${bin}dna-hwgen" emit --design out/asic.json --target asic45 --out build/asic
 "${bin}dna-hwgen" sim build/asic
