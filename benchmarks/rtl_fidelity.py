@@ -96,10 +96,10 @@ def main(argv: list[str] | None = None) -> int:
         ops = op_cycles(man, res)  # every op: conv layers, adds, pooling
         for r in ops:  # a network's rows are tagged with the node name
             tag = label if len(ops) == 1 else f"{label}:{r.node}"
-            rows.append((tag, r.noc, r.predicted, r.measured, r.ratio))
+            rows.append((tag, r.noc or r.kind, r.predicted, r.measured, r.ratio))
     print(f"RTL fidelity on {TARGET}: {args.bits}-bit, DRAM {tgt.dram_bandwidth_gbps:g} GB/s, "
           f"latency {latency} cycles; predicted = dna.cost.model latency_cycles")
-    head = f"{'layer':<24}{'NoC':<6}{'predicted':>11}{'measured':>10}{'ratio':>8}"
+    head = f"{'op':<24}{'NoC':<6}{'predicted':>11}{'measured':>10}{'ratio':>8}"
     print(head)
     print("-" * len(head))
     for tag, noc, p, m, r in rows:
