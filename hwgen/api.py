@@ -142,11 +142,24 @@ def rtl_manifest(design_dir: str | Path) -> dict:
     return data
 
 
+def check_fast(*, backpressure_seed: int | None, waves: bool, stalls: bool,
+               simulator: str) -> None:
+    """HwgenError naming every option the fast testbench does not have."""
+    clash = [name for name, on in (("back-pressure", backpressure_seed is not None),
+                                   ("waves", waves), ("stalls", stalls),
+                                   (f"simulator {simulator}", simulator != "verilator"))
+             if on]
+    if clash:
+        raise HwgenError(f"the fast testbench (Verilator + C++) has no {', '.join(clash)}: "
+                         f"run without fast (cocotb) for those")
+
+
 def sim(design_dir: str | Path, *, seeds: tuple[int, ...] = (0,), latency: int | None = None,
         backpressure_seed: int | None = None, waves: bool = False,
         max_cycles: int = 5_000_000, stalls: bool = False,
         simulator: SimulatorName = "verilator", cache_root: str | Path | None = None,
-        run_dir: str | Path | None = None, frames: int = 1) -> SimResult:
+        run_dir: str | Path | None = None, frames: int = 1, fast: bool = False,
+        progress: Callable[[str], None] | None = None) -> SimResult:
     """Build (or reuse) and simulate the RTL in `design_dir` on `simulator`, one run per
     input seed (`frames` frames back to back each), every node output checked bit-exactly
     against the integer reference.
@@ -155,14 +168,24 @@ def sim(design_dir: str | Path, *, seeds: tuple[int, ...] = (0,), latency: int |
     backpressure_seed: add random AXI back-pressure. stalls: count why engine 0's MACs
     waited, and trace its counters to run_dir/trace.csv. cache_root: where builds are
     cached (default $DNA_SIM_CACHE, else design_dir/sim_build). run_dir: the run's files
-    (default design_dir/sim_run).
+    (default design_dir/sim_run). fast: Verilator with the C++ testbench (sim.fast) in
+    place of cocotb, for long runs; no back-pressure, waves or stalls. progress: called
+    with a line every 2^20 cycles of a fast run.
     """
     get_simulator(simulator)  # an unknown name fails before anything is read
     rtl_manifest(design_dir)
+    run_dir = run_dir or Path(design_dir) / "sim_run"
+    if fast:
+        check_fast(backpressure_seed=backpressure_seed, waves=waves, stalls=stalls,
+                   simulator=simulator)
+        from sim import fast as fast_sim
+        return fast_sim.run(design_dir, seeds=tuple(seeds), latency=latency,
+                            cache_root=cache_root, max_cycles=max_cycles, run_dir=run_dir,
+                            frames=frames, progress=progress)
     return run(design_dir, seeds=tuple(seeds), latency=latency,
                backpressure_seed=backpressure_seed, waves=waves, cache_root=cache_root,
-               max_cycles=max_cycles, run_dir=run_dir or Path(design_dir) / "sim_run",
-               probe=stalls, simulator=simulator, frames=frames)
+               max_cycles=max_cycles, run_dir=run_dir, probe=stalls, simulator=simulator,
+               frames=frames)
 
 
 # ---------------------------------------------------------------- RTL synthesis

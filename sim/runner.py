@@ -18,12 +18,14 @@ import os
 import shutil
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from sim.simulators import SimError, Simulator, get_simulator, sim_env
 
-__all__ = ["Build", "SimError", "SimResult", "build", "build_key", "run"]
+__all__ = ["Build", "SimError", "SimResult", "build", "build_key", "cache_dir", "cached_build",
+           "dram_defaults", "run"]
 TIMESCALE = ("1ps", "1ps")
 
 
@@ -53,37 +55,52 @@ class Build:
     simulator: str  # its name in sim.simulators
 
 
+def cache_dir(design_dir: Path, cache_root: str | Path | None) -> Path:
+    """Where builds of `design_dir` are cached: the argument, $DNA_SIM_CACHE, or
+    design_dir/sim_build."""
+    return Path(cache_root or os.environ.get("DNA_SIM_CACHE")
+                or design_dir / "sim_build").resolve()
+
+
+def cached_build(cache_root: Path, key: str, simulator: str,
+                 make: Callable[[Path, Path], None]) -> Build:
+    """The build `key` under `cache_root`, made by make(build_dir, log) unless a finished
+    one is there; a file lock keeps concurrent runs from building it twice."""
+    bdir = cache_root / key
+    cache_root.mkdir(parents=True, exist_ok=True)
+    with open(cache_root / f"{key}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if (bdir / "done").exists():
+            return Build(bdir, 0.0, True, simulator)
+        shutil.rmtree(bdir, ignore_errors=True)
+        t0 = time.perf_counter()
+        make(bdir, cache_root / f"{key}.build.log")
+        (bdir / "done").write_text("ok\n")
+        return Build(bdir, time.perf_counter() - t0, False, simulator)
+
+
 def build(design_dir: str | Path, *, cache_root: str | Path | None = None,
           waves: bool = False, simulator: str = "verilator") -> Build:
     """Build (or reuse) the `simulator` model of `design_dir`."""
     from cocotb_tools.runner import get_runner
     sim = get_simulator(simulator)
     design_dir = Path(design_dir).resolve()
-    cache_root = Path(cache_root or os.environ.get("DNA_SIM_CACHE")
-                      or design_dir / "sim_build").resolve()
+    man = json.loads((design_dir / "manifest.json").read_text())
+
+    def make(bdir: Path, log: Path) -> None:
+        try:
+            get_runner(sim.name).build(
+                sources=[design_dir / s for s in man["sources"]],
+                includes=[design_dir / "rtl"], hdl_toplevel=man["top"], build_dir=bdir,
+                build_args=list(sim.build_args), waves=waves, timescale=TIMESCALE,
+                log_file=log)
+        except (RuntimeError, SystemExit) as e:
+            raise SimError(f"{sim.name.capitalize()} build failed ({e}); "
+                           f"log: {log}") from None
+
     with sim_env(sim, build=True):
-        key = build_key(design_dir, waves, sim)
-        bdir = cache_root / key
-        cache_root.mkdir(parents=True, exist_ok=True)
-        man = json.loads((design_dir / "manifest.json").read_text())
-        with open(cache_root / f"{key}.lock", "w") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
-            if (bdir / "done").exists():
-                return Build(bdir, 0.0, True, sim.name)
-            shutil.rmtree(bdir, ignore_errors=True)
-            t0 = time.perf_counter()
-            log = cache_root / f"{key}.build.log"
-            try:
-                get_runner(sim.name).build(
-                    sources=[design_dir / s for s in man["sources"]],
-                    includes=[design_dir / "rtl"], hdl_toplevel=man["top"], build_dir=bdir,
-                    build_args=list(sim.build_args), waves=waves, timescale=TIMESCALE,
-                    log_file=log)
-            except (RuntimeError, SystemExit) as e:
-                raise SimError(f"{sim.name.capitalize()} build failed ({e}); "
-                               f"log: {log}") from None
-            (bdir / "done").write_text("ok\n")
-            return Build(bdir, time.perf_counter() - t0, False, sim.name)
+        return cached_build(cache_dir(design_dir, cache_root),
+                            build_key(design_dir, waves, sim), sim.name, make)
 
 
 @dataclass(frozen=True)
@@ -124,12 +141,7 @@ def run(design_dir: str | Path, *, seeds: tuple[int, ...] = (0,), latency: int |
     design_dir = Path(design_dir).resolve()
     man = json.loads((design_dir / "manifest.json").read_text())
     b = build(design_dir, cache_root=cache_root, waves=waves, simulator=simulator)
-    if latency is None:
-        from dna.cost.model import dram_latency_cycles
-        latency = dram_latency_cycles(man["clock_mhz"])
-    if beats_per_cycle is None:
-        bpc = man["dram_bandwidth_gbps"] * 1e3 / man["clock_mhz"]
-        beats_per_cycle = min(1.0, bpc / man["bus_bytes"])
+    latency, beats_per_cycle = dram_defaults(man, latency, beats_per_cycle)
     rdir = Path(run_dir or tempfile.mkdtemp(prefix="dna_sim_")).resolve()
     rdir.mkdir(parents=True, exist_ok=True)
     for rom in man["roms"]:
@@ -140,6 +152,19 @@ def run(design_dir: str | Path, *, seeds: tuple[int, ...] = (0,), latency: int |
            "frames": frames}
     (rdir / "job.json").write_text(json.dumps(job))
     return _simulate(get_simulator(simulator), b, man["top"], rdir, waves)
+
+
+def dram_defaults(man: dict, latency: int | None,
+                  beats_per_cycle: float | None) -> tuple[int, float]:
+    """DRAM latency (cycles) and bandwidth (bus beats per cycle) of a run: the arguments,
+    else the cost model's latency at the manifest's clock and the target's bandwidth."""
+    if latency is None:
+        from dna.cost.model import dram_latency_cycles
+        latency = dram_latency_cycles(man["clock_mhz"])
+    if beats_per_cycle is None:
+        bpc = man["dram_bandwidth_gbps"] * 1e3 / man["clock_mhz"]
+        beats_per_cycle = min(1.0, bpc / man["bus_bytes"])
+    return latency, beats_per_cycle
 
 
 def _simulate(sim: Simulator, b: Build, top: str, rdir: Path, waves: bool) -> SimResult:

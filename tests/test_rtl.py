@@ -229,6 +229,19 @@ def test_simulator_registry_lists_the_valid_names(tmp_path, small_design):
                                   "verilator")
 
 
+def test_fast_testbench_refuses_what_only_cocotb_has(tmp_path, small_design):
+    """--fast with back-pressure, waves, stalls or Icarus: one line naming them all, exit 2,
+    before anything is built."""
+    ddir = emit_design(small_design, TARGET, tmp_path / "d", seed=1)
+    res = CliRunner().invoke(main, ["sim", str(ddir), "--fast", "--backpressure", "1",
+                                    "--stalls", "--simulator", "icarus"])
+    assert res.exit_code == 2
+    assert res.output.strip() == ("error: the fast testbench (Verilator + C++) has no "
+                                  "back-pressure, stalls, simulator icarus: run without "
+                                  "fast (cocotb) for those")
+    assert not (ddir / "sim_build").exists()
+
+
 def test_dram_model_takes_x_only_in_unstrobed_lanes():
     """Icarus is 4-state: a write beat may carry X where WSTRB is off, never where it is on."""
     from cocotb.types import LogicArray

@@ -84,6 +84,27 @@ def test_fbnet_network_end_to_end(tmp_path):
     assert len(res.runs) == 2 and res.runs[-1]["ops_done"] == 6
 
 
+def test_fast_testbench_agrees_with_cocotb(tmp_path):
+    """The fast path (Verilator + C++ DRAM model) on the FBNet-style network, two inputs:
+    bit-exact, every op's cycles within 1% of the cocotb testbench's (the same DRAM
+    bandwidth and latency; the two differ only in a cycle or two of handshake timing);
+    and a corrupted weight is caught at the layer it corrupts."""
+    ch = chunk("KYX", (4, 2, 1), (4096, 2048, 2048), (32, 32, 16))
+    design = random_design(fbnet_net(8, 16), ch, TARGET, 8, seed=5)
+    ddir = emit_design(design, TARGET, tmp_path / "fbnet", seed=5)
+    slow = api.sim(ddir, seeds=(0, 1), cache_root=CACHE, max_cycles=1_000_000)
+    fast = api.sim(ddir, seeds=(0, 1), cache_root=CACHE, max_cycles=1_000_000, fast=True)
+    assert slow.status == fast.status == "PASS", (slow.detail, fast.detail)
+    assert fast.build.simulator == "verilator-cxx" and len(fast.runs) == 2
+    for s, f in zip(slow.runs[-1]["ops"], fast.runs[-1]["ops"]):
+        assert abs(f["cycles"] / s["cycles"] - 1) <= 0.01, (s, f)
+    blob = bytearray((ddir / "constants.bin").read_bytes())
+    blob[0] ^= 0x55  # the first weight of the first conv
+    (ddir / "constants.bin").write_bytes(bytes(blob))
+    bad = api.sim(ddir, seeds=(0,), cache_root=CACHE, max_cycles=1_000_000, fast=True)
+    assert bad.status == "FAIL" and bad.detail.startswith("layer stem: index"), bad.detail
+
+
 def test_pipeline_of_engines_overlaps_frames_bit_exact(tmp_path):
     """Three chunks (two NoCs, depthwise alone), one engine each, four frames back to
     back under random DRAM back-pressure: engines work on different frames at once (a
@@ -288,3 +309,8 @@ def test_das_pipeline_frame_interval_and_latency_within_5_percent(tmp_path):
                      res.runs[0]["frame_done_cycles"])
     assert abs(t.interval_cycles / t.predicted_interval - 1) <= 0.05, t
     assert abs(t.latency_cycles / t.predicted_latency - 1) <= 0.05, t
+    # the fast testbench runs the same frames bit-exactly, frame ends within 2% of cocotb's
+    fast = api.sim(ddir, seeds=(0,), cache_root=CACHE, frames=4, fast=True)
+    assert fast.status == "PASS", fast.detail
+    for s, f in zip(res.runs[0]["frame_done_cycles"], fast.runs[0]["frame_done_cycles"]):
+        assert abs(f / s - 1) <= 0.02, (res.runs[0], fast.runs[0])

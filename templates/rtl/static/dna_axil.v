@@ -45,7 +45,7 @@ module dna_axil #(
     input  wire [H*16-1:0] op_idx,
     input  wire [31:0] ops_done
 );
-    reg [63:0] cycles;
+    reg [63:0] cycles /*verilator public_flat_rd*/;  // read by sim/fast_tb.cpp
     reg [31:0] t_begin [0:(1<<OPB)-1];
     reg [31:0] t_end [0:(1<<OPB)-1];
     wire [7:0] rd_op = s_axil_araddr[10:3] - 8'd32;
