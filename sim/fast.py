@@ -1,8 +1,9 @@
 """The fast path: the generated Verilog compiled by Verilator with a C++ testbench
 (sim/fast_tb.cpp) in place of cocotb, for long runs (whole networks, many frames).
 
-The DRAM model in C++ is sim/dram.py's without back-pressure: the same latency, in-order
-service and one token bucket for R and W beats at the target's bandwidth. Python writes
+The DRAM model in C++ is sim/dram.py's without back-pressure: the same latency (as the
+cocotb channels realise it, READ_EXTRA_CYCLES), in-order service and one token bucket
+for R and W beats at the target's bandwidth. Python writes
 the job (DRAM image, inputs, which byte ranges to dump per frame), runs the binary, and
 checks every frame's node outputs bit-exactly against the integer reference, the same
 check as the cocotb testbench (sim.checker). Results have the cocotb runs' schema, so
@@ -34,6 +35,13 @@ from sim.runner import (
 from sim.simulators import SIMULATORS, VERILATOR_ARGS, sim_env
 
 HARNESS = Path(__file__).with_name("fast_tb.cpp")
+# The cocotb DRAM (sim/dram.py) answers `latency` cycles after it has taken a request off
+# its channel, one cycle after the handshake, and its R and B sources drive a queued
+# response at the next edge: 2 cycles on top of `latency` for reads and write responses.
+# The fast DRAM adds the same, so both testbenches (and the model's constants, measured on
+# cocotb) agree to a few cycles per op (tests/test_rtl_sim.py).
+READ_EXTRA_CYCLES = 2
+WRITE_EXTRA_CYCLES = 2
 NAME = "verilator-cxx"  # Build.simulator of fast builds
 BINARY = "dna_tb"
 
@@ -107,7 +115,8 @@ def _run_seed(d, b: Build, rdir: Path, seed: int, latency: int, bpc: float,
     checks = [(man["regions"][man["tensors"][nd]][0], inputs[0][1][nd].size * ebytes)
               for nd in order]
     lines = [f"dram_bytes {man['dram_bytes']}", f"bus_bytes {man['bus_bytes']}",
-             f"latency {latency}", f"bpc {bpc!r}", f"max_cycles {max_cycles}",
+             f"r_latency {latency + READ_EXTRA_CYCLES}",
+             f"b_latency {latency + WRITE_EXTRA_CYCLES}", f"bpc {bpc!r}", f"max_cycles {max_cycles}",
              f"frames {frames}", f"copies {copies}", f"span {span}",
              f"ops {len(man['ops'])}", f"image {rdir / 'image.bin'}", f"out {rdir}"]
     for n in range(copies, frames):

@@ -3,8 +3,8 @@
 // and little else (sim/fast.py builds, writes the job and checks the outputs).
 //
 // DRAM, as sim/dram.py without back-pressure: a read burst's first beat is offered
-// `latency` cycles after its AR handshake and a write's B response `latency` cycles after
-// its last W beat, any number outstanding, served in order; R and W beats share one
+// `r_latency` cycles after its AR handshake and a write's B response `b_latency` cycles
+// after its last W beat, any number outstanding, served in order; R and W beats share one
 // token bucket that fills at `bpc` beats per cycle (at most 2 banked). The host writes
 // FRAMES and starts (AXI4-Lite); when the last engine finishes frame n (dna_top's
 // frames_done), the harness dumps the `check` ranges of copy n mod `copies` to
@@ -36,7 +36,8 @@ struct Input {
 };
 
 struct Job {
-    uint64_t dram_bytes = 0, latency = 0, max_cycles = 0, frames = 1, copies = 1, span = 0;
+    uint64_t dram_bytes = 0, r_latency = 0, b_latency = 0, max_cycles = 0;
+    uint64_t frames = 1, copies = 1, span = 0;
     uint64_t ops = 0, bus_bytes = 0;
     double bpc = 1.0;
     std::string image, out;
@@ -59,7 +60,8 @@ Job read_job(const char* path) {
         std::string key;
         if (!(s >> key)) continue;
         if (key == "dram_bytes") s >> j.dram_bytes;
-        else if (key == "latency") s >> j.latency;
+        else if (key == "r_latency") s >> j.r_latency;
+        else if (key == "b_latency") s >> j.b_latency;
         else if (key == "bpc") s >> j.bpc;
         else if (key == "max_cycles") s >> j.max_cycles;
         else if (key == "frames") s >> j.frames;
@@ -158,7 +160,7 @@ public:
         for (size_t i = 0; i < lanes; ++i)
             if (beat[lanes + i]) mem[base + i] = beat[i];
         if (++w_beat == w.beats) {
-            resps.push_back({cycle + job.latency, w.id});
+            resps.push_back({cycle + job.b_latency, w.id});
             aws.pop_front();
             w_beat = 0;
         }
@@ -194,7 +196,7 @@ public:
         bool ar = live && t.m_axi_arvalid, r = r_held && t.m_axi_rready;
         bool aw = live && t.m_axi_awvalid, w = live && t.m_axi_wvalid && t.m_axi_wready;
         bool b = b_ready && t.m_axi_bready;
-        Read ar_req{cycle + job.latency, t.m_axi_arid, t.m_axi_araddr,
+        Read ar_req{cycle + job.r_latency, t.m_axi_arid, t.m_axi_araddr,
                     uint64_t(t.m_axi_arlen) + 1};
         Write aw_req{t.m_axi_awaddr, uint64_t(t.m_axi_awlen) + 1, t.m_axi_awid};
         std::vector<uint8_t> beat;

@@ -86,8 +86,8 @@ def test_fbnet_network_end_to_end(tmp_path):
 
 def test_fast_testbench_agrees_with_cocotb(tmp_path):
     """The fast path (Verilator + C++ DRAM model) on the FBNet-style network, two inputs:
-    bit-exact, every op's cycles within 1% of the cocotb testbench's (the same DRAM
-    bandwidth and latency; the two differ only in a cycle or two of handshake timing);
+    bit-exact, every op's cycles within 1% (or 4 cycles) of the cocotb testbench's (the
+    same DRAM bandwidth and latency; they differ in a cycle or two of handshake timing);
     and a corrupted weight is caught at the layer it corrupts."""
     ch = chunk("KYX", (4, 2, 1), (4096, 2048, 2048), (32, 32, 16))
     design = random_design(fbnet_net(8, 16), ch, TARGET, 8, seed=5)
@@ -97,12 +97,36 @@ def test_fast_testbench_agrees_with_cocotb(tmp_path):
     assert slow.status == fast.status == "PASS", (slow.detail, fast.detail)
     assert fast.build.simulator == "verilator-cxx" and len(fast.runs) == 2
     for s, f in zip(slow.runs[-1]["ops"], fast.runs[-1]["ops"]):
-        assert abs(f["cycles"] / s["cycles"] - 1) <= 0.01, (s, f)
+        assert abs(f["cycles"] - s["cycles"]) <= max(4, 0.01 * s["cycles"]), (s, f)
     blob = bytearray((ddir / "constants.bin").read_bytes())
     blob[0] ^= 0x55  # the first weight of the first conv
     (ddir / "constants.bin").write_bytes(bytes(blob))
     bad = api.sim(ddir, seeds=(0,), cache_root=CACHE, max_cycles=1_000_000, fast=True)
     assert bad.status == "FAIL" and bad.detail.startswith("layer stem: index"), bad.detail
+
+
+def test_searched_fbnet_network_simulates_bit_exact(tmp_path):
+    """A reduced `dna search` (tests.test_cosearch.TINY: digits at 8x8) derives an FBNet
+    network (pooling, global average pool and FC head included); DAS's multi-cycle and
+    pipeline picks for it on asic45 within 16 PEs emit and simulate bit-exactly on the
+    fast testbench, two frames back to back; the multi-cycle frame within 5% of the model
+    (its single ops, a few hundred cycles each after a short search, are not all)."""
+    from dna import api as dna_api
+    from sim.report import frame_timing
+    from tests.test_cosearch import TINY
+    found = dna_api.search(config=TINY, out_dir=tmp_path / "s", plots=False)
+    for style in ("multicycle", "pipeline"):
+        out = dna_api.das(network=str(found.design_path), target="asic45", precision=8,
+                          style=style, seed=0, steps=150,
+                          limits=dna_api.Constraints(max_pes=16))
+        ddir = emit_design(out.design, TARGET, tmp_path / style, seed=0)
+        res = api.sim(ddir, seeds=(0,), cache_root=CACHE, frames=2, fast=True)
+        assert res.status == "PASS", (style, res.detail)
+        man = json.loads((ddir / "manifest.json").read_text())
+        assert {o["kind"] for o in man["ops"]} >= {"conv", "plane"}
+        if style == "multicycle":  # one op at a time: the frame is the sum of the ops
+            t = frame_timing(man, res.runs[0]["frame_done_cycles"])
+            assert abs(t.latency_cycles / t.predicted_latency - 1) <= 0.05, t
 
 
 def test_pipeline_of_engines_overlaps_frames_bit_exact(tmp_path):
