@@ -95,6 +95,26 @@ def test_program_matches_reference(seed, kind, noc, bits):
         assert np.array_equal(got, exp), (node, design.accelerator.mappings)
 
 
+def test_runs_longer_than_their_config_field_are_split():
+    """A 1x1 conv whose weight tile is the whole 320x256 tensor: 81,920 contiguous words,
+    more than the 16-bit run length of the config word (as in MobileNetV2's last layers
+    under DAS). The weight DMA walks runs of one output channel's 320 weights instead, and
+    the program is still bit-exact."""
+    from dna.space.gads.typed import LayerMapping
+    b = NetBuilder(Shape(1, 320, 2, 2))
+    b.conv("wide", 256, 1)
+    net = b.build("wide")
+    ch = chunk("KYX", (4, 1, 1), (640, 81920, 512), (1, 1, 1))
+    m = LayerMapping("wide", 0, ("NKCYXRS",) * 3,
+                     ((1, 1, 1, 2, 1, 1, 1), (1, 64, 320, 1, 2, 1, 1), (1,) * 7))
+    design = make_design(net, Accelerator("multicycle", (ch,), (m,)), TARGET, 8,
+                         provenance={})
+    q = random_quantized_network(net, 8, 0)
+    assert build_program(design, q, TARGET).ops[0].fields["dma_w_runlen"] == 320
+    for node, (got, exp) in interpret(design, q, 0).items():
+        assert np.array_equal(got, exp), node
+
+
 def test_network_with_residual_matches_reference():
     net = fbnet_net(8, 16)
     ch = chunk("KCRS", (2, 2, 1, 1), (4096, 2048, 2048), (32, 32, 16))

@@ -20,7 +20,7 @@ from hwgen.nest import (
     relevant,
     rf_strides,
 )
-from hwgen.rtl.config_word import NDW, NFW, NLD, NP, NRF, OP_CONV
+from hwgen.rtl.config_word import BW, NDW, NFW, NLD, NP, NRF, OP_CONV
 
 
 @dataclass(frozen=True)
@@ -140,9 +140,15 @@ def _weight_dma(nest: Nest, a: ConvAddrs) -> dict[str, object]:
     E = a.act_bytes
     kg, c, r, s = (nest.prob.bound(d) for d in "KCRS")
     e = {d: nest.ext("gb", d) for d in "KCRS"}
-    # merge inner dims into the run while the tile covers them exactly
+    # merge inner dims into the run while the tile covers them exactly and the run's
+    # length fits its config field (a longer one is walked as several runs)
     merged = 1  # dims merged beyond s: 1 = s only, 2 = r+s, 3 = c+r+s, 4 = k+c+r+s
-    while merged < 4 and all(e[d] == nest.prob.bound(d) for d in "KCRS"[4 - merged:]):
+
+    def run_of(m: int) -> int:
+        return e["S"] * (1 if m == 1 else {2: e["R"], 3: e["R"] * e["C"],
+                                           4: e["R"] * e["C"] * e["K"]}[m])
+    while (merged < 4 and all(e[d] == nest.prob.bound(d) for d in "KCRS"[4 - merged:])
+           and run_of(merged + 1) < 1 << BW):
         merged += 1
     full = {"K": c * r * s, "C": r * s, "R": s, "S": 1}
     gbc = {"K": e["C"] * e["R"] * e["S"], "C": e["R"] * e["S"], "R": e["S"], "S": 1}
@@ -165,8 +171,7 @@ def _weight_dma(nest: Nest, a: ConvAddrs) -> dict[str, object]:
         return vec(nest.ext("gb", d) * full[d] * E, None, d, nest.ext("gb", d))
     walk = [(e[d], vec(full[d] * E, gbc[d], d, 1)) for d in "KCR"[:4 - merged]]
     walk += [(1, vec(0, 0))] * (NDW - len(walk))
-    runlen = e["S"] * (1 if merged == 1 else {2: e["R"], 3: e["R"] * e["C"],
-                                              4: e["R"] * e["C"] * e["K"]}[merged])
+    runlen = run_of(merged)
     lims = [kg, c, r, s]
     for d in "KCRS"[4 - merged:]:
         lims["KCRS".index(d)] = 1
@@ -191,7 +196,8 @@ def _output_dma(nest: Nest, a: ConvAddrs) -> dict[str, object]:
     kt, y, x = conv.k, conv.y, conv.x
     kg = nest.prob.bound("K")
     e = {d: nest.ext("gb", d) for d in "NKYX"}
-    merge_y = e["X"] == x  # whole output rows: one run covers the tile's rows
+    # whole output rows: one run covers the tile's rows (if its length fits the field)
+    merge_y = e["X"] == x and e["Y"] * x < 1 << BW
 
     def vec(final: int, gbw: int | None, pidx: int = 0, n: int = 0, k: int = 0, yy: int = 0,
             xx: int = 0) -> list[int]:
