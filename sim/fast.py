@@ -3,10 +3,10 @@
 
 The DRAM model in C++ is sim/dram.py's without back-pressure: the same latency (as the
 cocotb channels realise it, READ_EXTRA_CYCLES), in-order service and one token bucket
-for R and W beats at the target's bandwidth. Python writes
-the job (DRAM image, inputs, which byte ranges to dump per frame), runs the binary, and
-checks every frame's node outputs bit-exactly against the integer reference, the same
-check as the cocotb testbench (sim.checker). Results have the cocotb runs' schema, so
+for R and W beats at the target's bandwidth. Python writes the job (DRAM image, inputs,
+which byte ranges to dump per frame), runs the binary, and checks every frame's node
+outputs bit-exactly against the integer reference, the same check as the cocotb
+testbench (sim.checker). Results have the cocotb runs' schema, so
 sim.report reads both. Back-pressure, wave traces and stall probes stay with cocotb.
 """
 from __future__ import annotations
@@ -91,7 +91,8 @@ def run(design_dir: str | Path, *, seeds: tuple[int, ...] = (0,), latency: int |
     bad = next((r for r in runs if r["status"] != "PASS"), None)
     status = "PASS" if bad is None else bad["status"]
     detail = "" if bad is None else (bad.get("mismatch") or bad.get("detail", ""))
-    return SimResult(status, tuple(runs), b, wall, rdir / "sim.log", detail)
+    log = rdir / f"seed{seeds[len(runs) - 1]}" / "sim.log" if runs else None
+    return SimResult(status, tuple(runs), b, wall, log, detail)
 
 
 def _run_seed(d, b: Build, rdir: Path, seed: int, latency: int, bpc: float,
@@ -116,8 +117,8 @@ def _run_seed(d, b: Build, rdir: Path, seed: int, latency: int, bpc: float,
               for nd in order]
     lines = [f"dram_bytes {man['dram_bytes']}", f"bus_bytes {man['bus_bytes']}",
              f"r_latency {latency + READ_EXTRA_CYCLES}",
-             f"b_latency {latency + WRITE_EXTRA_CYCLES}", f"bpc {bpc!r}", f"max_cycles {max_cycles}",
-             f"frames {frames}", f"copies {copies}", f"span {span}",
+             f"b_latency {latency + WRITE_EXTRA_CYCLES}", f"bpc {bpc!r}",
+             f"max_cycles {max_cycles}", f"frames {frames}", f"copies {copies}", f"span {span}",
              f"ops {len(man['ops'])}", f"image {rdir / 'image.bin'}", f"out {rdir}"]
     for n in range(copies, frames):
         path = rdir / f"input{n}.bin"
@@ -144,13 +145,13 @@ def _run_seed(d, b: Build, rdir: Path, seed: int, latency: int, bpc: float,
     if res["status"] == "TIMEOUT":
         return {"seed": seed, "status": "TIMEOUT", "wall_s": wall,
                 "detail": f"{len(done_at)} of {frames} frames after {max_cycles} cycles"}
+    offsets, pos = {}, 0  # where each checked region lies in a frame's dump
+    for a, k in checks:
+        offsets[a] = pos
+        pos += k
     bad = None
     for n in range(frames):
         dump = (rdir / f"frame{n}.bin").read_bytes()
-        offsets, pos = {}, 0
-        for a, k in checks:
-            offsets[a] = pos
-            pos += k
         bad = first_mismatch(lambda a, k, o=offsets, m=dump: m[o[a]:o[a] + k],
                              man["tensors"], man["regions"], inputs[n][1], order, ebytes)
         if bad is not None:
