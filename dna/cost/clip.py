@@ -30,12 +30,15 @@ def _ramp(c: torch.Tensor, q: torch.Tensor, n: torch.Tensor) -> torch.Tensor:
 
 
 def _bands(a0: torch.Tensor, q: torch.Tensor, n: torch.Tensor, length: torch.Tensor,
-           size: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """(elements inside [0, size), bands with any) of the n bands [a0 + i q, a0 + i q +
-    length): the full length less the part before 0 and the part from `size` on."""
+           size: torch.Tensor, runs: bool) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """(elements inside [0, size), bands with any (if `runs`, else None)) of the n bands
+    [a0 + i q, a0 + i q + length): the full length less the part before 0 and the part
+    from `size` on."""
     a_end = a0 + (n - 1) * q + length - size  # overhang of the last band past the end
     inside = (n * length - (_ramp(-a0, q, n) - _ramp(-a0 - length, q, n))
               - (_ramp(a_end, q, n) - _ramp(a_end - length, q, n)))
+    if not runs:
+        return inside, None
     before = torch.clamp(torch.floor((-length - a0) / q) + 1, min=0.0)  # end at or before 0
     after = n - torch.clamp(torch.ceil((size - a0) / q), min=0.0)  # start at or after size
     nonempty = n - torch.minimum(before, n) - torch.clamp(after, min=0.0)
@@ -43,10 +46,10 @@ def _bands(a0: torch.Tensor, q: torch.Tensor, n: torch.Tensor, length: torch.Ten
 
 
 def _window_sums(e_y: torch.Tensor, e_r: torch.Tensor, f_y: torch.Tensor, f_r: torch.Tensor,
-                 stride: torch.Tensor, pad: torch.Tensor, size: torch.Tensor
-                 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """(input rows inside the input, runs of them with any) summed over the GB tiles' (Y,
-    R) positions, for tiles of e_y output rows and e_r kernel rows, f_y x f_r of them.
+                 stride: torch.Tensor, pad: torch.Tensor, size: torch.Tensor, runs: bool
+                 ) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """(input rows inside the input, bands (or windows) with any: if `runs`) summed over
+    the GB tiles' (Y, R) positions, for tiles of e_y output rows and e_r kernel rows, f_y x f_r of them.
     A tile's rows are one band of window_rows(e_y, e_r) rows from y0 stride + r0 - pad, or,
     when stride > e_r leaves gaps, e_y windows of e_r rows: then the windows of all tiles
     form one progression (stride apart). Likewise columns (X, S)."""
@@ -56,9 +59,10 @@ def _window_sums(e_y: torch.Tensor, e_r: torch.Tensor, f_y: torch.Tensor, f_r: t
     length = torch.where(band, window_rows(e_y, e_r, stride, torch.minimum), e_r)
     j = torch.arange(int(f_r.max()), dtype=f_r.dtype, device=f_r.device)
     j = j.view(-1, *([1] * f_r.dim()))  # (J, ...) kernel-tile positions
-    inside, nonempty = _bands(j * e_r - pad, q, n, length, size)
+    inside, nonempty = _bands(j * e_r - pad, q, n, length, size, runs)
     live = j < f_r
-    return torch.where(live, inside, 0.0).sum(0), torch.where(live, nonempty, 0.0).sum(0)
+    return (torch.where(live, inside, 0.0).sum(0),
+            None if nonempty is None else torch.where(live, nonempty, 0.0).sum(0))
 
 
 def clipped(bounds, ext, f_dram, stride: torch.Tensor, pad: torch.Tensor, in_h: torch.Tensor,
@@ -74,9 +78,10 @@ def clipped(bounds, ext, f_dram, stride: torch.Tensor, pad: torch.Tensor, in_h: 
     s = [torch.minimum(b, f * e) for b, e, f in zip(bounds, ext, f_dram)]  # summed extents
     z = [torch.minimum(f, torch.ceil(b / e)) for b, e, f in zip(bounds, ext, f_dram)]
     n, k, c, y, x, r, _ = range(7)
-    rows, row_runs = _window_sums(ext[y], ext[r], f_dram[y], f_dram[r], stride, pad, in_h)
-    cols, col_runs = _window_sums(ext[x], ext[6], f_dram[x], f_dram[6], stride, pad, in_w)
-    del row_runs  # every stored row is a run (or x of them): rows inside are what count
+    # every stored row is a run (or x of them): the rows inside are what count
+    rows, _ = _window_sums(ext[y], ext[r], f_dram[y], f_dram[r], stride, pad, in_h, False)
+    cols, col_runs = _window_sums(ext[x], ext[6], f_dram[x], f_dram[6], stride, pad, in_w,
+                                  True)
     if follow_k is None:
         s_ch, f_ch = s[c], f_dram[c]
     else:
