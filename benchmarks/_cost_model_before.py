@@ -17,7 +17,6 @@ from dataclasses import dataclass
 import torch
 
 from dna.cost.clip import clipped
-from dna.cost.model import psum_chain
 from dna.cost.resources import chunk_resources
 from dna.cost.target import Target
 from dna.quant.contract import acc_bits
@@ -226,9 +225,7 @@ def dram_timing(a: LayerAccesses, target: Target, bits: int, rep: torch.Tensor
     visit = [(f_in[t] - 1) * torch.maximum(visit_c[..., t], (ready[t] + f[..., t]) / 2)
              for t in (0, 1)]
     t_o, f_o = visit_c[..., 2], f[..., 2]
-    others = (f_in[0] - 1) * s_in[0] + (f_in[1] - 1) * s_in[1] + (distinct - 1) * s_fin
-    chain = psum_chain(2 * f_o + 2 * t_ps + 2 * lat, others, a.compute_cycles * rep, t_o)
-    outs = (revisits * torch.maximum(t_o, (t_o + chain) / 2)
+    outs = (revisits * torch.maximum(t_o, (t_o + 2 * f_o + 2 * t_ps + 2 * lat) / 2)
             + (distinct - 1) * torch.maximum(t_o, (t_o + f_o + t_fin) / 2))
     # A saturated bus serves reads in request order: a visit transfer longer than the
     # one-visit cushion of a tensor that changes visit more often stalls the MACs.

@@ -82,9 +82,7 @@ def _dram_timing(f_g, f_r, compute, distinct_g, clip, rf_tile, runs, target: Tar
         ready[later] = lat + max(rel[later], rel[first] + s_in[first]) + t_in[later]
     visit = [(f_in[t] - 1) * max(visit_c[t], (ready[t] + rf_tile[t]) / 2) for t in (0, 1)]
     t_o, f_o = visit_c[2], rf_tile[2]
-    others = (f_in[0] - 1) * s_in[0] + (f_in[1] - 1) * s_in[1] + (distinct_g * rep - 1) * s_fin
-    chain = psum_chain(2 * f_o + 2 * t_ps + 2 * lat, others, compute * rep, t_o)
-    outs = (revisits * max(t_o, (t_o + chain) / 2)
+    outs = (revisits * max(t_o, (t_o + 2 * f_o + 2 * t_ps + 2 * lat) / 2)
             + (distinct_g * rep - 1) * max(t_o, (t_o + f_o + t_fin) / 2))
     comp, burst = compute * rep, [0.0, 0.0]  # saturated bus: long transfers stall the MACs
     for t, o in ((0, 1), (1, 0)):
@@ -165,10 +163,3 @@ def layer_cost(p: Problem, factors: tuple[tuple[int, ...], ...], spatial: tuple[
     latency = max(compute * rep, dram_cycles, gb_cycles * rep) + overhead
     return LayerCost(compute * rep, dram_cycles, gb_cycles * rep, latency,
                      dram_bits / 8 * rep, (e_mac + e_rf + e_gb + e_dram) * rep)
-
-
-def psum_chain(alone: float, others: float, compute: float, t_o: float) -> float:
-    """dna.cost.model.psum_chain on floats."""
-    rho = others / compute
-    bound = alone + rho * t_o
-    return min(alone / max(1 - rho, 1e-12), bound) if rho < 1 else bound

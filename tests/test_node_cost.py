@@ -185,23 +185,3 @@ def test_pipeline_chunks_queue_behind_each_others_transfers():
     want = torch.maximum(torch.maximum(pipe.compute_cycles, steady), pipe.gb_cycles) + overhead
     assert torch.allclose(pipe.latency_cycles, want, rtol=1e-12)
     assert torch.equal(pipe.dram_cycles, steady)
-
-
-@settings(max_examples=200, deadline=None)
-@given(alone=st.floats(1, 1e4), others=st.floats(0, 1e6), compute=st.floats(1, 1e6),
-       t_o=st.floats(1, 1e4))
-def test_psum_chain_waits_for_the_other_transfers_within_one_visit(alone, others, compute,
-                                                                    t_o):
-    """The partial-sum chain: alone on an idle DRAM, longer the busier the others keep it,
-    never by more than all of their traffic in one visit; the hand case of VGG16's
-    features.2 (118 cycles alone, DRAM 29 % busy) is 118 / 0.71."""
-    from dna.cost.model import psum_chain
-    one = lambda v: torch.tensor([v], dtype=torch.float64)  # noqa: E731
-    got = float(psum_chain(one(alone), one(others), one(compute), one(t_o)))
-    rho = others / compute
-    assert alone <= got <= alone + rho * t_o + 1e-9 * alone
-    assert float(psum_chain(one(alone), one(0.0), one(compute), one(t_o))) == alone
-    more = float(psum_chain(one(alone), one(2 * others + 1), one(compute), one(t_o)))
-    assert more >= got
-    hand = float(psum_chain(one(118.0), one(0.29 * 1000), one(1000.0), one(1e6)))
-    assert hand == pytest.approx(118 / 0.71)

@@ -297,9 +297,7 @@ def dram_timing(c: _Counts, target: Target, bits: int, rep: torch.Tensor,
     ready = torch.stack([ready_i, ready_w])
     visit = (f_in - 1) * torch.maximum(visit_c[:2], (ready + f[:2]) / 2)  # (2, B, L)
     t_o, f_o = visit_c[2], f[2]
-    others = (f_in[0] - 1) * s_in[0] + (f_in[1] - 1) * s_in[1] + (distinct - 1) * s_fin
-    chain = psum_chain(2 * f_o + 2 * t_ps + 2 * lat, others, c.compute_cycles * rep, t_o)
-    outs = (revisits * torch.maximum(t_o, (t_o + chain) / 2)
+    outs = (revisits * torch.maximum(t_o, (t_o + 2 * f_o + 2 * t_ps + 2 * lat) / 2)
             + (distinct - 1) * torch.maximum(t_o, (t_o + f_o + t_fin) / 2))
     steady = torch.maximum(torch.maximum(bus, outs), torch.maximum(visit.amax(0), dma))
     steady = torch.maximum(steady, _bus_stalls(c, bus, s_in, f_in, visit_c, rep))
@@ -317,20 +315,6 @@ def dram_timing(c: _Counts, target: Target, bits: int, rep: torch.Tensor,
     sq = ((f_in[0] - 1) * load(s_in[0]) + (f_in[1] - 1) * load(s_in[1])
           + (distinct - 1) * load(s_fin) + 2 * revisits * load(s_ps))
     return steady, fill + drain, sq
-
-
-def psum_chain(alone: torch.Tensor, others: torch.Tensor, compute: torch.Tensor,
-               t_o: torch.Tensor) -> torch.Tensor:
-    """Cycles of a partial-sum revisit chain (write-back, its acknowledgement, reload)
-    that takes `alone` cycles on an idle DRAM while the other tensors' transfers keep the
-    DRAM busy a fraction rho = others / compute of the time. The DRAM serves in request
-    order, so the chain also waits for the share of them arriving while it runs, alone /
-    (1 - rho) (a geometric series), but at most for all of them during the one visit
-    (t_o) that the chain must fit in: alone + rho t_o."""
-    rho = others / compute
-    bound = alone + rho * t_o
-    return torch.where(rho < 1, torch.minimum(alone / torch.clamp(1 - rho, min=1e-12), bound),
-                       bound)
 
 
 def _bus_stalls(c: _Counts, bus: torch.Tensor, t_in: torch.Tensor, f_in: torch.Tensor,

@@ -151,9 +151,7 @@ def _dram_timing(f_g, f_r, compute, distinct_g, clip, rf_tile, runs, target: Tar
             ready_w = lat + max(rel_w, rel_i + s_i) + t_w
     visit_i = (n_i - 1) * max(vc_i, (ready_i + ft_i) / 2)
     visit_w = (n_w - 1) * max(vc_w, (ready_w + ft_w) / 2)
-    others = (n_i - 1) * s_i + (n_w - 1) * s_w + (distinct - 1) * s_fin
-    chain = psum_chain(2 * ft_o + 2 * t_ps + 2 * lat, others, compute * rep, vc_o)
-    outs = (revisits * max(vc_o, (vc_o + chain) / 2)
+    outs = (revisits * max(vc_o, (vc_o + 2 * ft_o + 2 * t_ps + 2 * lat) / 2)
             + (distinct - 1) * max(vc_o, (vc_o + ft_o + t_fin) / 2))
     steady = max(bus, visit_i, visit_w, outs, dma)
     comp = compute * rep
@@ -286,10 +284,3 @@ def _banks(words_per_cycle: int, words: int, compute: int) -> float:
     """GB banks of one buffer: enough to stream `words` in `compute` cycles, never more
     than the array takes in a cycle, at least 1 (model.gb_banks)."""
     return max(1.0, min(float(words_per_cycle), math.ceil(words / compute)))
-
-
-def psum_chain(alone: float, others: float, compute: float, t_o: float) -> float:
-    """dna.cost.model.psum_chain on floats."""
-    rho = others / compute
-    bound = alone + rho * t_o
-    return min(alone / max(1 - rho, 1e-12), bound) if rho < 1 else bound
