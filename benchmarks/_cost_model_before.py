@@ -4,10 +4,6 @@ Used only by benchmarks/cost_model.py (it times this path against the current mo
 the same run) and tests/test_cost_speed.py (every `Costs` field bit-identical, torch.equal).
 Not part of the package; do not edit it. `tile_words_batch` (then in dna/space/gads/batch.py) is
 frozen here too; `chunk_resources` is the package's current one.
-
-Changed since (issue #13, item 3), the same semantic change as the model's: DRAM words and
-runs of the GB tiles are clipped to the layer as the RTL's DMA clips them (the package's
-`dna.cost.clip.clipped`); the GB side of DRAM reads still writes whole tiles.
 """
 from __future__ import annotations
 
@@ -16,7 +12,6 @@ from dataclasses import dataclass
 
 import torch
 
-from dna.cost.clip import clipped
 from dna.cost.resources import chunk_resources
 from dna.cost.target import Target
 from dna.quant.contract import acc_bits
@@ -75,9 +70,6 @@ class LayerAccesses:
     fetch_rf: torch.Tensor  # (B, L, 3) array tile visits per tensor
     distinct_gb: torch.Tensor  # (B, L) distinct output GB tiles
     gb_runs: torch.Tensor  # (B, L, 3) contiguous DRAM runs of one GB tile
-    gb_fill: torch.Tensor  # (B, L, 3) words DRAM reads write into the GB (whole tiles)
-    visit_words: torch.Tensor  # (B, L, 3) clipped DRAM words per GB visit (mean)
-    visit_runs: torch.Tensor  # (B, L, 3) runs that move any word per GB visit (mean)
 
 
 def dram_runs(ext: torch.Tensor, bounds: torch.Tensor, stride: torch.Tensor,
@@ -132,19 +124,13 @@ def layer_accesses(layers: LayerSet, m: MappingBatch) -> LayerAccesses:
 
     zero = torch.zeros_like(fetch_gb[..., 0])
     psum_gb = (fetch_gb[..., 2] - distinct_gb) * gb_tile[..., 2]
-    h, w = layers.in_hw.unbind(-1)
-    words, runs, pos = (torch.stack(v, -1) for v in clipped(
-        layers.bounds.unbind(-1), (f_gb * array_ext).unbind(-1), f_dram.unbind(-1), stride,
-        layers.padding, h, w, fk))
-    per = fetch_gb / pos  # (B, L, 3) visits of each tile position
     psum_rf = (fetch_rf[..., 2] - distinct_rf) * array_tile[..., 2]
     in_w = slice(0, 2)
     return LayerAccesses(
         compute_cycles=m.factors.prod(-2).prod(-1),
-        dram_read=torch.cat([per[..., in_w] * words[..., in_w],
-                             ((per[..., 2] - 1) * words[..., 2])[..., None]], -1),
-        dram_write=torch.stack([zero, zero, per[..., 2] * words[..., 2]], -1),
-        dram_final_write=words[..., 2],
+        dram_read=torch.cat([fetch_gb[..., in_w] * gb_tile[..., in_w], psum_gb[..., None]], -1),
+        dram_write=torch.stack([zero, zero, fetch_gb[..., 2] * gb_tile[..., 2]], -1),
+        dram_final_write=distinct_gb * gb_tile[..., 2],
         gb_read=torch.cat([fetch_rf[..., in_w] * array_tile[..., in_w], psum_rf[..., None]], -1),
         gb_write=torch.stack([zero, zero, fetch_rf[..., 2] * array_tile[..., 2]], -1),
         rf_fill=torch.cat([fetch_rf[..., in_w] * rf_tile[..., in_w],
@@ -158,8 +144,6 @@ def layer_accesses(layers: LayerSet, m: MappingBatch) -> LayerAccesses:
         fetch_rf=fetch_rf,
         distinct_gb=distinct_gb,
         gb_runs=dram_runs(f_gb * array_ext, layers.bounds, stride, fk),
-        gb_fill=torch.cat([fetch_gb[..., in_w] * gb_tile[..., in_w], psum_gb[..., None]], -1),
-        visit_words=words / pos, visit_runs=runs / pos,
     )
 
 
@@ -190,24 +174,20 @@ def dram_timing(a: LayerAccesses, target: Target, bits: int, rep: torch.Tensor
     bpc = target.dram_bytes_per_cycle
     lat = dram_latency_cycles(target.clock_mhz)
 
-    def xfer(words: torch.Tensor, width_bits: float, t: int) -> tuple:
-        # (DRAM occupancy, DMA cycles); bursts touched: runs start at element-aligned
-        # offsets, uniformly over a burst
-        runs, data = a.gb_runs[..., t], a.visit_runs[..., t]
-        burst_bytes = words * width_bits / 8 + data * (DRAM_BURST_BYTES - width_bits / 8)
-        shared = torch.maximum(burst_bytes / bpc, data)
-        return shared, torch.maximum(shared, runs)
+    def xfer(words: torch.Tensor, width_bits: float, t: int) -> torch.Tensor:
+        # bursts touched: runs start at element-aligned offsets, uniformly over a burst
+        runs = a.gb_runs[..., t]
+        burst_bytes = words * width_bits / 8 + runs * (DRAM_BURST_BYTES - width_bits / 8)
+        return torch.maximum(burst_bytes / bpc, runs)
 
-    s_in, t_in = zip(*[xfer(a.visit_words[..., t], bits, t) for t in (0, 1)])
-    s_fin, t_fin = xfer(a.visit_words[..., 2], bits, 2)
-    s_ps, t_ps = xfer(a.visit_words[..., 2], acc_bits(bits), 2)
+    t_in = [xfer(a.gb_tile[..., t], bits, t) for t in (0, 1)]
+    t_fin = xfer(a.gb_tile[..., 2], bits, 2)
+    t_ps = xfer(a.gb_tile[..., 2], acc_bits(bits), 2)
     f_in = [a.fetch_gb[..., t] * rep for t in (0, 1)]  # visits over all runs
     distinct = a.distinct_gb * rep
     revisits = (a.fetch_gb[..., 2] - a.distinct_gb) * rep
-    evict = (distinct - 1) * s_fin + revisits * s_ps  # the last write-back is in the drain
-    bus = (f_in[0] - 1) * s_in[0] + (f_in[1] - 1) * s_in[1] + evict + revisits * s_ps
-    dma = torch.stack([(f_in[0] - 1) * t_in[0], (f_in[1] - 1) * t_in[1],
-                       (distinct - 1) * t_fin + revisits * (2 * t_ps + 2 * lat)], -1).amax(-1)
+    evict = (distinct - 1) * t_fin + revisits * t_ps  # the last write-back is in the drain
+    bus = (f_in[0] - 1) * t_in[0] + (f_in[1] - 1) * t_in[1] + evict + revisits * t_ps
     visit_c = a.compute_cycles[..., None] / a.fetch_gb  # (B, L, 3) compute per GB visit
     tile_c = a.compute_cycles[..., None] / a.fetch_rf  # compute per array tile
     f = a.rf_tile  # RF-tile fill (or drain) cycles
@@ -218,9 +198,9 @@ def dram_timing(a: LayerAccesses, target: Target, bits: int, rep: torch.Tensor
     together = a.fetch_gb[..., 0] == a.fetch_gb[..., 1]
     w_first = r_w <= r_i
     ready_i = torch.where(together & w_first,
-                          lat + torch.maximum(r_i, r_w + s_in[1]) + t_in[0], ready_i)
+                          lat + torch.maximum(r_i, r_w + t_in[1]) + t_in[0], ready_i)
     ready_w = torch.where(together & ~w_first,
-                          lat + torch.maximum(r_w, r_i + s_in[0]) + t_in[1], ready_w)
+                          lat + torch.maximum(r_w, r_i + t_in[0]) + t_in[1], ready_w)
     ready = (ready_i, ready_w)
     visit = [(f_in[t] - 1) * torch.maximum(visit_c[..., t], (ready[t] + f[..., t]) / 2)
              for t in (0, 1)]
@@ -234,9 +214,9 @@ def dram_timing(a: LayerAccesses, target: Target, bits: int, rep: torch.Tensor
     for t, o in ((0, 1), (1, 0)):
         cushion = torch.minimum(*(torch.where(a.fetch_gb[..., u] > a.fetch_gb[..., t],
                                               visit_c[..., u], math.inf) for u in (o, 2)))
-        excess = torch.clamp(s_in[t] - cushion, min=0.0)
+        excess = torch.clamp(t_in[t] - cushion, min=0.0)
         burst.append(torch.where(bus >= comp, comp + (f_in[t] - 1) * excess, 0.0))
-    steady = torch.stack([bus, visit[0], visit[1], outs, dma, *burst], -1).amax(-1)
+    steady = torch.stack([bus, visit[0], visit[1], outs, *burst], -1).amax(-1)
     fill = lat + t_in[0] + t_in[1] + torch.maximum(a.rf_tile[..., 0], a.rf_tile[..., 1])
     drain = a.rf_tile[..., 2] + t_fin + lat
     return steady, fill + drain
@@ -320,7 +300,7 @@ def _energy(a: LayerAccesses, m: MappingBatch, target: Target, bits: int,
     e_rf = (pe_cycles * 2 * (rf_pj_in + rf_pj_acc)
             + (a.rf_fill[..., :2].sum(-1)) * rf_pj_in
             + (a.rf_fill[..., 2] + a.rf_drain) * rf_pj_acc)
-    e_gb = ((a.gb_read + a.gb_write + a.gb_fill + a.dram_write) * gb_pj_word).sum(-1)
+    e_gb = ((a.gb_read + a.gb_write + a.dram_read + a.dram_write) * gb_pj_word).sum(-1)
     e_dram = dram_bits * target.dram_pj_per_bit
     return torch.stack([e_mac, e_rf, e_gb, e_dram], -1)
 

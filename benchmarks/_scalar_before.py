@@ -2,9 +2,6 @@
 
 Used only by benchmarks/cost_model.py, which times it against the current twin in the
 same run and checks equal results. Not part of the package or the tests; do not edit it.
-
-Changed since (issue #13, item 3), the same semantic change as the twin's: DRAM words and
-runs clipped to the layer as the RTL's DMA clips them (the twin's `_clipped`).
 """
 from __future__ import annotations
 
@@ -23,7 +20,6 @@ from dna.space.gads.typed import (
     window_rows,
 )
 from dna.workload.ir import DIMS
-from tests.reference.scalar import _clipped
 
 _REL = tuple(frozenset(DIMS.index(d) for d in RELEVANT[t]) for t in TENSORS)  # dim indices
 _K = DIMS.index("K")
@@ -52,34 +48,29 @@ def _runs(ext, bounds, stride: int, follow_k: bool) -> tuple[float, float, float
     return runs_i, runs_w, runs_o
 
 
-def _dram_timing(f_g, f_r, compute, distinct_g, clip, rf_tile, runs, target: Target,
+def _dram_timing(f_g, f_r, compute, distinct_g, gb_tile, rf_tile, runs, target: Target,
                  bits: int, rep: int) -> tuple[float, float]:
     """(steady DRAM cycles over all `rep` runs, fill + drain cycles) (model.dram_timing)."""
     bpc = target.dram_bytes_per_cycle
     lat = dram_latency_cycles(target.clock_mhz)
-    words, data, pos = clip
 
-    def xfer(width: float, t: int) -> tuple[float, float]:
-        burst_bytes = (words[t] / pos[t] * width / 8
-                       + data[t] / pos[t] * (DRAM_BURST_BYTES - width / 8))
-        shared = max(burst_bytes / bpc, data[t] / pos[t])
-        return shared, max(shared, runs[t])
+    def xfer(words: float, width: float, t: int) -> float:
+        burst_bytes = words * width / 8 + runs[t] * (DRAM_BURST_BYTES - width / 8)
+        return max(burst_bytes / bpc, runs[t])
 
-    s_in, t_in = zip(*[xfer(bits, t) for t in (0, 1)])
-    s_fin, t_fin = xfer(bits, 2)
-    s_ps, t_ps = xfer(acc_bits(bits), 2)
+    t_in = [xfer(gb_tile[t], bits, t) for t in (0, 1)]
+    t_fin = xfer(gb_tile[2], bits, 2)
+    t_ps = xfer(gb_tile[2], acc_bits(bits), 2)
     f_in = [f_g[t] * rep for t in (0, 1)]
     revisits = (f_g[2] - distinct_g) * rep
-    evict = (distinct_g * rep - 1) * s_fin + revisits * s_ps
-    bus = (f_in[0] - 1) * s_in[0] + (f_in[1] - 1) * s_in[1] + evict + revisits * s_ps
-    dma = max((f_in[0] - 1) * t_in[0], (f_in[1] - 1) * t_in[1],
-              (distinct_g * rep - 1) * t_fin + revisits * (2 * t_ps + 2 * lat))
+    evict = (distinct_g * rep - 1) * t_fin + revisits * t_ps
+    bus = (f_in[0] - 1) * t_in[0] + (f_in[1] - 1) * t_in[1] + evict + revisits * t_ps
     visit_c = [compute / f for f in f_g]  # compute per GB visit
     rel = [max(visit_c[t] - 2 * compute / f_r[t] + rf_tile[t], 0.0) for t in (0, 1)]
     ready = [rel[t] + lat + t_in[t] for t in (0, 1)]  # data in, after the visit starts
     if f_g[0] == f_g[1]:  # changing visit together: the later waits for the earlier's data
         first, later = (1, 0) if rel[1] <= rel[0] else (0, 1)
-        ready[later] = lat + max(rel[later], rel[first] + s_in[first]) + t_in[later]
+        ready[later] = lat + max(rel[later], rel[first] + t_in[first]) + t_in[later]
     visit = [(f_in[t] - 1) * max(visit_c[t], (ready[t] + rf_tile[t]) / 2) for t in (0, 1)]
     t_o, f_o = visit_c[2], rf_tile[2]
     outs = (revisits * max(t_o, (t_o + 2 * f_o + 2 * t_ps + 2 * lat) / 2)
@@ -88,8 +79,8 @@ def _dram_timing(f_g, f_r, compute, distinct_g, clip, rf_tile, runs, target: Tar
     for t, o in ((0, 1), (1, 0)):
         cushion = min((visit_c[u] for u in (o, 2) if f_g[u] > f_g[t]), default=math.inf)
         if bus >= comp:
-            burst[t] = comp + (f_in[t] - 1) * max(s_in[t] - cushion, 0.0)
-    steady = max(bus, visit[0], visit[1], outs, dma, *burst)
+            burst[t] = comp + (f_in[t] - 1) * max(t_in[t] - cushion, 0.0)
+    steady = max(bus, visit[0], visit[1], outs, *burst)
     fill = lat + t_in[0] + t_in[1] + max(rf_tile[0], rf_tile[1])
     return steady, fill + rf_tile[2] + t_fin + lat
 
@@ -124,13 +115,9 @@ def layer_cost(p: Problem, factors: tuple[tuple[int, ...], ...], spatial: tuple[
     pes = math.prod(spatial)
     abits = acc_bits(bits)
 
-    clip = _clipped(p, gb_ext, f_dram)
-    words, _, pos = clip
-    per = [f_g[t] // pos[t] for t in range(3)]  # visits of each tile position
-    dram_rd = [per[0] * words[0], per[1] * words[1], (per[2] - 1) * words[2]]
-    dram_wr = per[2] * words[2]
-    final = words[2]
-    gb_fill = [f_g[0] * gb_tile[0], f_g[1] * gb_tile[1], (f_g[2] - distinct_g) * gb_tile[2]]
+    dram_rd = [f_g[0] * gb_tile[0], f_g[1] * gb_tile[1], (f_g[2] - distinct_g) * gb_tile[2]]
+    dram_wr = f_g[2] * gb_tile[2]
+    final = distinct_g * gb_tile[2]
     gb_rd = [f_r[0] * arr_tile[0], f_r[1] * arr_tile[1], (f_r[2] - distinct_r) * arr_tile[2]]
     gb_wr = f_r[2] * arr_tile[2]
     rf_fill = [f_r[0] * rf_tile[0] * pes, f_r[1] * rf_tile[1] * pes,
@@ -142,7 +129,7 @@ def layer_cost(p: Problem, factors: tuple[tuple[int, ...], ...], spatial: tuple[
     dram_bits = (sum(w * n for w, n in zip(widths, dram_rd)) + final * bits
                  + (dram_wr - final) * abits)
     dram_cycles, overhead = _dram_timing(
-        f_g, f_r, compute, distinct_g, clip, rf_tile,
+        f_g, f_r, compute, distinct_g, gb_tile, rf_tile,
         _runs(gb_ext, p.bounds, p.stride, p.inputs_follow_k), target, bits, p.repeat)
     array_words = [gb_rd[0], gb_rd[1], gb_rd[2] + gb_wr]
     banks = [max(1.0, min(float(w), math.ceil(n / compute)))
@@ -155,8 +142,8 @@ def layer_cost(p: Problem, factors: tuple[tuple[int, ...], ...], spatial: tuple[
     e_mac = compute * pes * target.mac_pj[bits]
     e_rf = (compute * pes * 2 * (rf_in + rf_acc) + (rf_fill[0] + rf_fill[1]) * rf_in
             + (rf_fill[2] + rf_drain) * rf_acc)
-    gb_moves = [gb_rd[0] + gb_fill[0], gb_rd[1] + gb_fill[1],
-                gb_rd[2] + gb_wr + gb_fill[2] + dram_wr]
+    gb_moves = [gb_rd[0] + dram_rd[0], gb_rd[1] + dram_rd[1],
+                gb_rd[2] + gb_wr + dram_rd[2] + dram_wr]
     e_gb = sum(n * target.sram_pj(t * w / 8, w) for n, t, w in zip(gb_moves, gb_tile, widths))
     e_dram = dram_bits * target.dram_pj_per_bit
     rep = p.repeat

@@ -79,8 +79,7 @@ def scalar_args(m: MappingBatch, b: int, layer: int) -> tuple:
 
 def one_layer(layers: LayerSet, i: int) -> LayerSet:
     return LayerSet(layers.names[i:i + 1], layers.bounds[i:i + 1], layers.stride[i:i + 1],
-                    layers.follow_k[i:i + 1], layers.repeat[i:i + 1], layers.depthwise[i:i + 1],
-                    layers.padding[i:i + 1], layers.in_hw[i:i + 1])
+                    layers.follow_k[i:i + 1], layers.repeat[i:i + 1], layers.depthwise[i:i + 1])
 
 
 def best_time_s(fn, repeats: int) -> float:

@@ -21,7 +21,6 @@ from dataclasses import dataclass, fields
 
 import torch
 
-from dna.cost.clip import clipped
 from dna.cost.nodes import node_cost
 from dna.cost.resources import chunk_resources
 from dna.cost.target import Target, bus_bytes_for
@@ -127,10 +126,6 @@ class _Counts:
     rf_tile: torch.Tensor  # (3, B, L) words of one PE's RF tile
     banks: torch.Tensor  # (3, B, L) distinct words the array takes per cycle
     gb_runs: torch.Tensor  # (3, B, L) contiguous DRAM runs of one GB tile
-    # clipped to the layer (dna.cost.clip), summed over each tensor's GB tile positions:
-    dram_words: torch.Tensor  # (3, B, L) words the DMA moves to or from DRAM
-    data_runs: torch.Tensor  # (3, B, L) runs that move any word
-    positions: torch.Tensor  # (3, B, L) distinct GB tile positions
 
 
 def _counts(layers: LayerSet, m: MappingBatch) -> _Counts:
@@ -148,16 +143,12 @@ def _counts(layers: LayerSet, m: MappingBatch) -> _Counts:
     n, k, _, y, x, _, _ = f_dram
     distinct_gb = n * k * y * x
     gn, gk, _, gy, gx, _, _ = f_gb
-    h, w = layers.in_hw.unbind(-1)
-    dram_words, data_runs, positions = (torch.stack(v) for v in clipped(
-        layers.bounds.unbind(-1), gb_ext, f_dram, stride, layers.padding, h, w, fk))
     return _Counts(
         compute_cycles=f.prod(0).prod(0), pes=sp.prod(0), fetch_gb=fetch_gb,
         fetch_rf=fetch_rf, distinct_gb=distinct_gb,
         distinct_rf=distinct_gb * (gn * gk * gy * gx), gb_tile=words[:, 0],
         array_tile=words[:, 1], rf_tile=words[:, 2], banks=words[:, 3],
-        gb_runs=_dram_runs(gb_ext, layers.bounds, stride, fk), dram_words=dram_words,
-        data_runs=data_runs, positions=positions)
+        gb_runs=_dram_runs(gb_ext, layers.bounds, stride, fk))
 
 
 @dataclass(frozen=True)
@@ -165,8 +156,8 @@ class LayerAccesses:
     """Word counts per (B, L, tensor) for one run of each layer's nest (before `repeat`)."""
 
     compute_cycles: torch.Tensor  # (B, L) temporal iterations
-    dram_read: torch.Tensor  # (B, L, 3) words DRAM -> GB (outputs: psum re-reads), clipped
-    dram_write: torch.Tensor  # (B, L, 3) words GB -> DRAM (only outputs non-zero), clipped
+    dram_read: torch.Tensor  # (B, L, 3) words DRAM -> GB (outputs: psum re-reads)
+    dram_write: torch.Tensor  # (B, L, 3) words GB -> DRAM (only outputs non-zero)
     dram_final_write: torch.Tensor  # (B, L) output words written complete (the rest are psums)
     gb_read: torch.Tensor  # (B, L, 3) words GB -> array (outputs: psum reads)
     gb_write: torch.Tensor  # (B, L, 3) words array -> GB (only outputs non-zero)
@@ -179,18 +170,6 @@ class LayerAccesses:
     fetch_rf: torch.Tensor  # (B, L, 3) array tile visits per tensor
     distinct_gb: torch.Tensor  # (B, L) distinct output GB tiles
     gb_runs: torch.Tensor  # (B, L, 3) contiguous DRAM runs of one GB tile
-    dram_runs: torch.Tensor  # (B, L, 3) runs that move any word over all visits (outputs:
-    # write-backs)
-
-
-def _dram_moves(c: _Counts) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """(words DRAM -> GB (3, B, L), output words GB -> DRAM, of which final (B, L)), the
-    clipped words of every visit: each tile position is visited fetches / positions times
-    (an integer); outputs re-read their partial sums on every visit but the first."""
-    per = c.fetch_gb / c.positions  # (3, B, L) visits of each tile position
-    out = c.dram_words[2]
-    rd = torch.cat([per[:2] * c.dram_words[:2], ((per[2] - 1) * out)[None]])
-    return rd, per[2] * out, out
 
 
 def _psums(fetch: torch.Tensor, distinct: torch.Tensor, tile: torch.Tensor) -> torch.Tensor:
@@ -203,23 +182,23 @@ def layer_accesses(layers: LayerSet, m: MappingBatch) -> LayerAccesses:
     """Per-level access counts of every layer under every mapping (docs/cost_model.md §2)."""
     c = _counts(layers, m)
     zero = torch.zeros_like(c.distinct_gb)
-    dram_rd, dram_wr, final = _dram_moves(c)
-    out_rf = c.fetch_rf[2] * c.array_tile[2]
+    out_gb, out_rf = c.fetch_gb[2] * c.gb_tile[2], c.fetch_rf[2] * c.array_tile[2]
 
     def bl3(x: torch.Tensor) -> torch.Tensor:  # (3, B, L) -> (B, L, 3)
         return x.permute(1, 2, 0)
 
     return LayerAccesses(
         compute_cycles=c.compute_cycles,
-        dram_read=bl3(dram_rd), dram_write=torch.stack([zero, zero, dram_wr], -1),
-        dram_final_write=final,
+        dram_read=bl3(_psums(c.fetch_gb, c.distinct_gb, c.gb_tile)),
+        dram_write=torch.stack([zero, zero, out_gb], -1),
+        dram_final_write=c.distinct_gb * c.gb_tile[2],
         gb_read=bl3(_psums(c.fetch_rf, c.distinct_rf, c.array_tile)),
         gb_write=torch.stack([zero, zero, out_rf], -1),
         rf_fill=bl3(_psums(c.fetch_rf, c.distinct_rf, c.rf_tile) * c.pes),
         rf_drain=c.fetch_rf[2] * c.rf_tile[2] * c.pes,
         gb_tile=bl3(c.gb_tile), rf_tile=bl3(c.rf_tile), banks=bl3(c.banks),
         fetch_gb=bl3(c.fetch_gb), fetch_rf=bl3(c.fetch_rf), distinct_gb=c.distinct_gb,
-        gb_runs=bl3(c.gb_runs), dram_runs=bl3(c.fetch_gb / c.positions * c.data_runs),
+        gb_runs=bl3(c.gb_runs),
     )
 
 
@@ -231,24 +210,20 @@ def dram_timing(c: _Counts, target: Target, bits: int, rep: torch.Tensor,
     `wait`: cycles each request waits for other chunks' transfers ahead of it, on top of
     the latency.
 
-    A GB tile visit moves its clipped words (dna.cost.clip; the mean over visits) in whole
-    bursts: a run of b bytes starting at a uniformly random element-aligned offset touches
-    (b + burst - element) / burst bursts on average. The DRAM and its one request per
-    cycle are shared: a visit occupies them for s = max(bursts / bandwidth, runs that move
-    words). Each tensor's DMA walks its visits one after the other, one run per cycle,
-    inside the layer or not: a visit takes its DMA t = max(s, runs).
+    A GB tile visit moves whole bursts: a run of b bytes starting at a uniformly random
+    element-aligned offset touches (b + burst - element) / burst bursts on average; at
+    least one cycle per run (one request per cycle).
     Double-buffered, the read of input or weight visit v + 2 is requested when visit v is
     released: when the last RF tile of v has been filled, which starts as the compute unit
     begins the tile before it, R = T - 2 tau + f after v starts (T compute per visit, tau
-    per array tile, f RF-tile fill cycles). Its data lands L + t later (behind the other
-    tensor's DRAM occupancy s when both change visit together and that one was requested
+    per array tile, f RF-tile fill cycles). Its data lands L + transfer later (behind the
+    other tensor's transfer when both change visit together and that one was requested
     first); then the first RF tile fills and v + 2 can start: two visits take at least
     max(2 T, R + L + transfer + f). An output revisit is a serial chain from the end of
     visit v - 2: drain its last RF tile, write it back, wait for the write acknowledgement,
     read v's partial sums back, refill the first RF tile (two latencies, two transfers, two
     RF tiles), which visit v - 1 covers; a first visit only waits for the write-back of
-    v - 2. The output DMA does its reloads and write-backs one after the other. All
-    transfers share the DRAM, which serves reads in request order: when they
+    v - 2. All transfers share the DRAM, which serves reads in request order: when they
     outlast the compute, a visit transfer longer than the one-visit cushion of a tensor
     that changes visit more often stalls the MACs for the excess. The first input and
     weight visits (and their first RF tiles) load before any MAC and the last output tile
@@ -258,30 +233,22 @@ def dram_timing(c: _Counts, target: Target, bits: int, rep: torch.Tensor,
     bpc = target.dram_bytes_per_cycle
     lat = dram_latency_cycles(target.clock_mhz) + wait
 
-    def xfer(words: torch.Tensor, width_bits: float, data_runs: torch.Tensor,
-             runs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        # (DRAM occupancy s, DMA cycles t) of one visit. Bursts touched: runs start at
-        # element-aligned offsets, uniformly over a burst; runs outside the layer move
-        # nothing but take their DMA's cycle too
-        burst_bytes = words * width_bits / 8 + data_runs * (DRAM_BURST_BYTES - width_bits / 8)
-        shared = torch.maximum(burst_bytes / bpc, data_runs)
-        return shared, torch.maximum(shared, runs)
+    def xfer(words: torch.Tensor, width_bits: float, runs: torch.Tensor) -> torch.Tensor:
+        # bursts touched: runs start at element-aligned offsets, uniformly over a burst
+        burst_bytes = words * width_bits / 8 + runs * (DRAM_BURST_BYTES - width_bits / 8)
+        return torch.maximum(burst_bytes / bpc, runs)
 
     fg, f = c.fetch_gb, c.rf_tile  # (3, B, L); f: RF-tile fill (or drain) cycles
-    words, d_runs = c.dram_words / c.positions, c.data_runs / c.positions  # per visit (mean)
-    s_in, t_in = xfer(words[:2], bits, d_runs[:2], c.gb_runs[:2])  # (2, B, L) inputs, weights
-    s_fin, t_fin = xfer(words[2], bits, d_runs[2], c.gb_runs[2])
-    s_ps, t_ps = xfer(words[2], acc_bits(bits), d_runs[2], c.gb_runs[2])
+    t_in = xfer(c.gb_tile[:2], bits, c.gb_runs[:2])  # (2, B, L) inputs, weights
+    t_fin = xfer(c.gb_tile[2], bits, c.gb_runs[2])
+    t_ps = xfer(c.gb_tile[2], acc_bits(bits), c.gb_runs[2])
     f_in = fg[:2] * rep  # (2, B, L) visits over all runs
     distinct = c.distinct_gb * rep
     revisits = (fg[2] - c.distinct_gb) * rep
-    # all transfers share the DRAM (the last write-back is in the drain); each DMA walks
-    # its own: inputs, weights, and outputs (write-backs; a partial-sum reload waits for
-    # the acknowledgement of the write-back before it, then for its data: two latencies)
-    bus = ((f_in[0] - 1) * s_in[0] + (f_in[1] - 1) * s_in[1]
-           + ((distinct - 1) * s_fin + revisits * s_ps) + revisits * s_ps)
-    dma = torch.maximum((f_in - 1) * t_in, ((distinct - 1) * t_fin
-                                            + revisits * (2 * t_ps + 2 * lat))[None]).amax(0)
+    ps_moves = revisits * t_ps
+    evict = (distinct - 1) * t_fin + ps_moves  # the last write-back is in the drain
+    moves_in = (f_in - 1) * t_in  # (2, B, L)
+    bus = moves_in[0] + moves_in[1] + evict + ps_moves
     visit_c = c.compute_cycles / fg  # (3, B, L) compute per GB visit
     tile_c = c.compute_cycles / c.fetch_rf[:2]  # compute per array tile
     rel = torch.clamp(visit_c[:2] - 2 * tile_c + f[:2], min=0.0)  # release after start
@@ -291,16 +258,16 @@ def dram_timing(c: _Counts, target: Target, bits: int, rep: torch.Tensor,
     together = fg[0] == fg[1]
     w_first = r_w <= r_i
     ready_i = torch.where(together & w_first,
-                          lat + torch.maximum(r_i, r_w + s_in[1]) + t_in[0], ready_i)
+                          lat + torch.maximum(r_i, r_w + t_in[1]) + t_in[0], ready_i)
     ready_w = torch.where(together & ~w_first,
-                          lat + torch.maximum(r_w, r_i + s_in[0]) + t_in[1], ready_w)
+                          lat + torch.maximum(r_w, r_i + t_in[0]) + t_in[1], ready_w)
     ready = torch.stack([ready_i, ready_w])
     visit = (f_in - 1) * torch.maximum(visit_c[:2], (ready + f[:2]) / 2)  # (2, B, L)
     t_o, f_o = visit_c[2], f[2]
     outs = (revisits * torch.maximum(t_o, (t_o + 2 * f_o + 2 * t_ps + 2 * lat) / 2)
             + (distinct - 1) * torch.maximum(t_o, (t_o + f_o + t_fin) / 2))
-    steady = torch.maximum(torch.maximum(bus, outs), torch.maximum(visit.amax(0), dma))
-    steady = torch.maximum(steady, _bus_stalls(c, bus, s_in, f_in, visit_c, rep))
+    steady = torch.maximum(torch.maximum(bus, outs), visit.amax(0))
+    steady = torch.maximum(steady, _bus_stalls(c, bus, t_in, f_in, visit_c, rep))
     fill = lat + t_in[0] + t_in[1] + torch.maximum(f[0], f[1])
     drain = f[2] + t_fin + lat
     # queueing load on the other chunks (`_queue_wait`): transfer count x cycles x the
@@ -312,17 +279,16 @@ def dram_timing(c: _Counts, target: Target, bits: int, rep: torch.Tensor,
     def load(t: torch.Tensor) -> torch.Tensor:
         return t * torch.clamp(t, max=window)
 
-    sq = ((f_in[0] - 1) * load(s_in[0]) + (f_in[1] - 1) * load(s_in[1])
-          + (distinct - 1) * load(s_fin) + 2 * revisits * load(s_ps))
+    sq = ((f_in[0] - 1) * load(t_in[0]) + (f_in[1] - 1) * load(t_in[1])
+          + (distinct - 1) * load(t_fin) + 2 * revisits * load(t_ps))
     return steady, fill + drain, sq
 
 
 def _bus_stalls(c: _Counts, bus: torch.Tensor, t_in: torch.Tensor, f_in: torch.Tensor,
                 visit_c: torch.Tensor, rep: torch.Tensor) -> torch.Tensor:
     """(B, L) cycles of a saturated bus that serves reads in request order: a visit
-    transfer (`t_in`: its DRAM occupancy) longer than the one-visit cushion of a tensor
-    that changes visit more often stalls the MACs (0 where the bus is not saturated;
-    `dram_timing`)."""
+    transfer longer than the one-visit cushion of a tensor that changes visit more often
+    stalls the MACs (0 where the bus is not saturated; `dram_timing`)."""
     fg = c.fetch_gb
     comp = c.compute_cycles * rep
     stalls = []
@@ -458,7 +424,9 @@ def _evaluate(layers: LayerSet, m: MappingBatch, target: Target, bits: int) -> C
     abits = acc_bits(bits)
 
     compute = c.compute_cycles * rep
-    dram_rd, dram_wr, final = _dram_moves(c)  # (3, B, L) words DRAM -> GB, (B, L) GB -> DRAM
+    dram_rd = _psums(c.fetch_gb, c.distinct_gb, c.gb_tile)  # (3, B, L) words DRAM -> GB
+    dram_wr = c.fetch_gb[2] * c.gb_tile[2]  # output words GB -> DRAM
+    final = c.distinct_gb * c.gb_tile[2]  # of which final (the rest are psums)
     dram_bits = ((dram_rd[0] * bits + dram_rd[1] * bits + dram_rd[2] * abits) + final * bits
                  + (dram_wr - final) * abits) * rep
     dram_bytes = dram_bits / 8
@@ -485,7 +453,7 @@ def _evaluate(layers: LayerSet, m: MappingBatch, target: Target, bits: int) -> C
                 else _per_chunk_max(c.gb_tile.permute(1, 2, 0), m.chunk, n_chunks))
     rf_words = (m.rf_words if m.rf_words is not None
                 else _per_chunk_max(c.rf_tile.permute(1, 2, 0), m.chunk, n_chunks))
-    moves = gb_rw + _psums(c.fetch_gb, c.distinct_gb, c.gb_tile)  # reads fill whole GB tiles
+    moves = gb_rw + dram_rd
     moves[2] += dram_wr
     energy = _energy(c, m, target, bits, moves, gb_words, rf_words,
                      dram_bits / rep) * rep[..., None]

@@ -58,108 +58,49 @@ def _runs(ext, bounds, stride: int, follow_k: bool) -> tuple[float, float, float
     return runs_i, runs_w, runs_o
 
 
-def _ramp(c: int, q: int, n: int) -> int:
-    """sum_{i < n} max(0, c - i q) (dna.cost.clip._ramp)."""
-    m = min(n, max(0, -(-c // q)))
-    return m * c - q * (m * (m - 1) // 2)
+def _xfer(words: int, width: int, runs: int, bpc: float) -> float:
+    """Cycles of one GB tile transfer: whole bursts, at least a cycle per run."""
+    return max((words * width / 8 + runs * (DRAM_BURST_BYTES - width / 8)) / bpc, runs)
 
 
-def _bands(a0: int, q: int, n: int, length: int, size: int) -> tuple[int, int]:
-    """(elements inside [0, size), bands with any) of n bands [a0 + i q, + length)."""
-    a_end = a0 + (n - 1) * q + length - size
-    inside = (n * length - (_ramp(-a0, q, n) - _ramp(-a0 - length, q, n))
-              - (_ramp(a_end, q, n) - _ramp(a_end - length, q, n)))
-    before = min(n, max(0, (-length - a0) // q + 1))
-    after = max(0, n - max(0, -(-(size - a0) // q)))
-    return inside, n - before - after
-
-
-def _window_sums(e_y: int, e_r: int, f_y: int, f_r: int, stride: int, pad: int,
-                 size: int) -> tuple[int, int]:
-    """(input rows inside, runs of them with any) over the (Y, R) tile positions
-    (dna.cost.clip._window_sums)."""
-    if window_band(e_y, e_r, stride):
-        q, n, length = e_y * stride, f_y, window_rows(e_y, e_r, stride)
-    else:
-        q, n, length = stride, f_y * e_y, e_r
-    sums = [_bands(j * e_r - pad, q, n, length, size) for j in range(f_r)]
-    return sum(a for a, _ in sums), sum(b for _, b in sums)
-
-
-def _clipped(p: Problem, ext, f_dram) -> tuple[list[int], list[int], list[int]]:
-    """(DRAM words, runs that move any, tile positions) per tensor, summed over the GB
-    tile positions, clipped to the layer (dna.cost.clip.clipped)."""
-    b = p.bounds
-    s = [min(bd, f * e) for bd, e, f in zip(b, ext, f_dram)]
-    z = [min(f, -(-bd // e)) for bd, e, f in zip(b, ext, f_dram)]
-    (h, w), st, pad = p.in_hw, p.stride, p.padding
-    rows, _ = _window_sums(ext[3], ext[5], f_dram[3], f_dram[5], st, pad, h)
-    cols, col_runs = _window_sums(ext[4], ext[6], f_dram[4], f_dram[6], st, pad, w)
-    ch = 1 if p.inputs_follow_k else 2
-    nc = s[0] * s[ch]
-    full = [e == bd for bd, e in zip(b, ext)]
-    runs_w = (s[1] * s[2] * s[5] * z[6] if not full[6] else s[1] * s[2] * z[5]
-              if not full[5] else s[1] * z[2] if not full[2] else z[1])
-    runs_o = s[0] * s[1] * (z[3] if full[4] else s[3]) * z[4]
-    fd = f_dram
-    return ([nc * rows * cols, s[1] * s[2] * s[5] * s[6], s[0] * s[1] * s[3] * s[4]],
-            [nc * rows * col_runs, runs_w, runs_o],
-            [fd[0] * fd[ch] * fd[3] * fd[4] * fd[5] * fd[6], fd[1] * fd[2] * fd[5] * fd[6],
-             fd[0] * fd[1] * fd[3] * fd[4]])
-
-
-def _xfer(words: float, width: int, data_runs: float, runs: int,
-          bpc: float) -> tuple[float, float]:
-    """(DRAM occupancy, DMA cycles) of one GB tile transfer: whole bursts of the runs that
-    move words, a request per such run; the DMA takes at least a cycle per run."""
-    shared = max((words * width / 8 + data_runs * (DRAM_BURST_BYTES - width / 8)) / bpc,
-                 data_runs)
-    return shared, max(shared, runs)
-
-
-def _dram_timing(f_g, f_r, compute, distinct_g, clip, rf_tile, runs, target: Target,
+def _dram_timing(f_g, f_r, compute, distinct_g, gb_tile, rf_tile, runs, target: Target,
                  bits: int, rep: int) -> tuple[float, float]:
     """(steady DRAM cycles over all `rep` runs, fill + drain cycles) (model.dram_timing).
 
-    Per tensor: i inputs, w weights, o outputs. `clip`: `_clipped`."""
+    Per tensor: i inputs, w weights, o outputs."""
     bpc = target.dram_bytes_per_cycle
     lat = dram_latency_cycles(target.clock_mhz)
     fg_i, fg_w, fg_o = f_g
     ft_i, ft_w, ft_o = rf_tile  # RF-tile fill (or drain) cycles
-    words, d_runs, pos = clip
-    wv = [words[t] / pos[t] for t in range(3)]  # per visit (mean)
-    rv = [d_runs[t] / pos[t] for t in range(3)]
-    s_i, t_i = _xfer(wv[0], bits, rv[0], runs[0], bpc)
-    s_w, t_w = _xfer(wv[1], bits, rv[1], runs[1], bpc)
-    s_fin, t_fin = _xfer(wv[2], bits, rv[2], runs[2], bpc)
-    s_ps, t_ps = _xfer(wv[2], acc_bits(bits), rv[2], runs[2], bpc)
+    t_i = _xfer(gb_tile[0], bits, runs[0], bpc)
+    t_w = _xfer(gb_tile[1], bits, runs[1], bpc)
+    t_fin = _xfer(gb_tile[2], bits, runs[2], bpc)
+    t_ps = _xfer(gb_tile[2], acc_bits(bits), runs[2], bpc)
     n_i, n_w = fg_i * rep, fg_w * rep  # visits over all runs
     distinct = distinct_g * rep
     revisits = (fg_o - distinct_g) * rep
-    bus = ((n_i - 1) * s_i + (n_w - 1) * s_w + ((distinct - 1) * s_fin + revisits * s_ps)
-           + revisits * s_ps)
-    dma = max((n_i - 1) * t_i, (n_w - 1) * t_w,
-              (distinct - 1) * t_fin + revisits * (2 * t_ps + 2 * lat))
+    bus = ((n_i - 1) * t_i + (n_w - 1) * t_w + ((distinct - 1) * t_fin + revisits * t_ps)
+           + revisits * t_ps)
     vc_i, vc_w, vc_o = compute / fg_i, compute / fg_w, compute / fg_o  # compute per visit
     rel_i = max(vc_i - 2 * compute / f_r[0] + ft_i, 0.0)  # released, after the visit starts
     rel_w = max(vc_w - 2 * compute / f_r[1] + ft_w, 0.0)
     ready_i, ready_w = rel_i + lat + t_i, rel_w + lat + t_w  # data in, after it starts
     if fg_i == fg_w:  # changing visit together: the later waits for the earlier's data
         if rel_w <= rel_i:
-            ready_i = lat + max(rel_i, rel_w + s_w) + t_i
+            ready_i = lat + max(rel_i, rel_w + t_w) + t_i
         else:
-            ready_w = lat + max(rel_w, rel_i + s_i) + t_w
+            ready_w = lat + max(rel_w, rel_i + t_i) + t_w
     visit_i = (n_i - 1) * max(vc_i, (ready_i + ft_i) / 2)
     visit_w = (n_w - 1) * max(vc_w, (ready_w + ft_w) / 2)
     outs = (revisits * max(vc_o, (vc_o + 2 * ft_o + 2 * t_ps + 2 * lat) / 2)
             + (distinct - 1) * max(vc_o, (vc_o + ft_o + t_fin) / 2))
-    steady = max(bus, visit_i, visit_w, outs, dma)
+    steady = max(bus, visit_i, visit_w, outs)
     comp = compute * rep
     if bus >= comp:  # saturated bus: a transfer past the cushion stalls the MACs
         cushion_i = min(vc_w if fg_w > fg_i else math.inf, vc_o if fg_o > fg_i else math.inf)
         cushion_w = min(vc_i if fg_i > fg_w else math.inf, vc_o if fg_o > fg_w else math.inf)
-        steady = max(steady, comp + (n_i - 1) * max(s_i - cushion_i, 0.0),
-                     comp + (n_w - 1) * max(s_w - cushion_w, 0.0))
+        steady = max(steady, comp + (n_i - 1) * max(t_i - cushion_i, 0.0),
+                     comp + (n_w - 1) * max(t_w - cushion_w, 0.0))
     fill = lat + t_i + t_w + max(ft_i, ft_w)
     return steady, fill + ft_o + t_fin + lat
 
@@ -238,13 +179,9 @@ def layer_cost(p: Problem, factors: tuple[tuple[int, ...], ...], spatial: tuple[
     pes = math.prod(spatial)
     abits = acc_bits(bits)
 
-    clip = _clipped(p, gb_ext, f_dram)
-    words, _, pos = clip
-    per = [fg_i // pos[0], fg_w // pos[1], fg_o // pos[2]]  # visits of each tile position
-    dram_rd = [per[0] * words[0], per[1] * words[1], (per[2] - 1) * words[2]]
-    dram_wr = per[2] * words[2]
-    final = words[2]
-    gb_fill = [fg_i * gb_tile[0], fg_w * gb_tile[1], (fg_o - distinct_g) * gb_tile[2]]
+    dram_rd = [fg_i * gb_tile[0], fg_w * gb_tile[1], (fg_o - distinct_g) * gb_tile[2]]
+    dram_wr = fg_o * gb_tile[2]
+    final = distinct_g * gb_tile[2]
     gb_rd = [fr_i * at_i, fr_w * at_w, (fr_o - distinct_r) * at_o]  # GB -> array
     gb_wr = fr_o * at_o
     rf_fill = [fr_i * rt_i * pes, fr_w * rt_w * pes, (fr_o - distinct_r) * rt_o * pes]
@@ -254,7 +191,7 @@ def layer_cost(p: Problem, factors: tuple[tuple[int, ...], ...], spatial: tuple[
     dram_bits = (dram_rd[0] * bits + dram_rd[1] * bits + dram_rd[2] * abits + final * bits
                  + (dram_wr - final) * abits)
     dram_cycles, overhead = _dram_timing(
-        (fg_i, fg_w, fg_o), (fr_i, fr_w), compute, distinct_g, clip, rf_tile,
+        (fg_i, fg_w, fg_o), (fr_i, fr_w), compute, distinct_g, gb_tile, rf_tile,
         _runs(gb_ext, p.bounds, p.stride, p.inputs_follow_k), target, bits, p.repeat)
     array_words = (gb_rd[0], gb_rd[1], gb_rd[2] + gb_wr)
     b_i, b_w, b_o = tile_words(spatial, p)  # words the array takes per cycle
@@ -268,10 +205,9 @@ def layer_cost(p: Problem, factors: tuple[tuple[int, ...], ...], spatial: tuple[
     e_mac = compute * pes * target.mac_pj[bits]
     e_rf = (compute * pes * 2 * (rf_in + rf_acc) + (rf_fill[0] + rf_fill[1]) * rf_in
             + (rf_fill[2] + rf_drain) * rf_acc)
-    # the GB side of DRAM reads writes whole tiles (zero-filled), write-backs read words
-    e_gb = (0 + (gb_rd[0] + gb_fill[0]) * _sram_pj(target, gb_tile[0] * bits / 8, bits)
-            + (gb_rd[1] + gb_fill[1]) * _sram_pj(target, gb_tile[1] * bits / 8, bits)
-            + (gb_rd[2] + gb_wr + gb_fill[2] + dram_wr)
+    e_gb = (0 + (gb_rd[0] + dram_rd[0]) * _sram_pj(target, gb_tile[0] * bits / 8, bits)
+            + (gb_rd[1] + dram_rd[1]) * _sram_pj(target, gb_tile[1] * bits / 8, bits)
+            + (gb_rd[2] + gb_wr + dram_rd[2] + dram_wr)
             * _sram_pj(target, gb_tile[2] * abits / 8, abits))
     e_dram = dram_bits * target.dram_pj_per_bit
     rep = p.repeat

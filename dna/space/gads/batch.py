@@ -31,8 +31,6 @@ class LayerSet:
     follow_k: torch.Tensor  # (L,) bool: depthwise, inputs indexed by K
     repeat: torch.Tensor  # (L,) times the nest runs (groups)
     depthwise: tuple[bool, ...]
-    padding: torch.Tensor  # (L,) zero rows (and columns) around the input, each side
-    in_hw: torch.Tensor  # (L, 2) input rows, cols in DRAM (the DMA clips to them)
     # the non-conv ops (dna.cost.nodes.op_nodes: pooling, shuffle, adds, standalone
     # clamps), each with the conv layers whose chunks place it (conv_frontier); empty for
     # a bare list of layers
@@ -56,8 +54,6 @@ def layer_set(problems: list[Problem]) -> LayerSet:
         follow_k=torch.tensor([p.inputs_follow_k for p in problems], dtype=torch.bool),
         repeat=torch.tensor([p.repeat for p in problems], dtype=F64),
         depthwise=tuple(p.inputs_follow_k for p in problems),
-        padding=torch.tensor([p.padding for p in problems], dtype=F64),
-        in_hw=torch.tensor([p.in_hw for p in problems], dtype=F64).reshape(-1, 2),
     )
 
 

@@ -53,8 +53,6 @@ class Problem:
     stride: int
     inputs_follow_k: bool  # depthwise: input channel == output channel
     repeat: int  # times the nest runs (groups of a grouped, non-depthwise conv)
-    padding: int = 0  # zero rows (and columns) around the input, each side
-    in_size: tuple[int, int] | None = None  # input (rows, cols); None: what the windows need
 
     @property
     def macs(self) -> int:
@@ -62,16 +60,6 @@ class Problem:
 
     def bound(self, dim: str) -> int:
         return self.bounds[DIMS.index(dim)]
-
-    @property
-    def in_hw(self) -> tuple[int, int]:
-        """Input (rows, cols) in DRAM: `in_size`, else the rows and columns the windows
-        reach inside the padding, (Y - 1) * stride + R - 2 * padding (and X, S)."""
-        if self.in_size is not None:
-            return self.in_size
-        _, _, _, y, x, r, s = self.bounds
-        return ((y - 1) * self.stride + r - 2 * self.padding,
-                (x - 1) * self.stride + s - 2 * self.padding)
 
 
 def problem_of(conv: Conv) -> Problem:
@@ -82,8 +70,7 @@ def problem_of(conv: Conv) -> Problem:
     else:
         repeat, k = conv.groups, b["K"] // conv.groups
     bounds = (b["N"], k, b["C"], b["Y"], b["X"], b["R"], b["S"])
-    return Problem(conv.name, bounds, conv.stride, conv.is_depthwise, repeat, conv.padding,
-                   (conv.in_shape.h, conv.in_shape.w))
+    return Problem(conv.name, bounds, conv.stride, conv.is_depthwise, repeat)
 
 
 @dataclass(frozen=True)
