@@ -35,7 +35,7 @@ from sim.simulators import get_simulator, simulator_names
               help="Give up after this many cycles per input.")
 @click.option("--fast", is_flag=True,
               help="Verilator with a C++ testbench and DRAM model in place of cocotb: "
-                   "the same bandwidth, latency and bit-exact check, 10-20x the speed, "
+                   "the same bandwidth, latency and bit-exact check, 20-40x the speed, "
                    "for whole networks and many frames (no --backpressure, --waves, "
                    "--stalls).")
 @click.option("--stalls", is_flag=True,
