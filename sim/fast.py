@@ -12,6 +12,7 @@ sim.report reads both. Back-pressure, wave traces and stall probes stay with coc
 from __future__ import annotations
 
 import hashlib
+import json
 import shutil
 import struct
 import subprocess
@@ -23,6 +24,7 @@ from pathlib import Path
 from hwgen.codec import encode
 from sim.checker import first_mismatch
 from sim.model import dram_images, load_design_dir, test_vectors
+from sim.regs import REG_CTRL, REG_CYC_HI, REG_CYC_LO, REG_FRAMES, REG_OP_BASE, REG_OPS_DONE
 from sim.runner import (
     Build,
     SimError,
@@ -50,7 +52,7 @@ def build(design_dir: str | Path, *, cache_root: str | Path | None = None,
           jobs: int = 2) -> Build:
     """Build (or reuse) the Verilated model of `design_dir` linked with the C++ testbench."""
     design_dir = Path(design_dir).resolve()
-    man = load_design_dir(design_dir).manifest
+    man = json.loads((design_dir / "manifest.json").read_text())
     sources = [str(design_dir / s) for s in man["sources"]]
     key = hashlib.sha256((build_key(design_dir, False, SIMULATORS["verilator"])
                           + HARNESS.read_text()).encode()).hexdigest()[:20]
@@ -119,7 +121,9 @@ def _run_seed(d, b: Build, rdir: Path, seed: int, latency: int, bpc: float,
              f"r_latency {latency + READ_EXTRA_CYCLES}",
              f"b_latency {latency + WRITE_EXTRA_CYCLES}", f"bpc {bpc!r}",
              f"max_cycles {max_cycles}", f"frames {frames}", f"copies {copies}", f"span {span}",
-             f"ops {len(man['ops'])}", f"image {rdir / 'image.bin'}", f"out {rdir}"]
+             f"ops {len(man['ops'])}", f"image {rdir / 'image.bin'}", f"out {rdir}",
+             f"regs {REG_CTRL} {REG_FRAMES} {REG_CYC_LO} {REG_CYC_HI} {REG_OPS_DONE} "
+             f"{REG_OP_BASE}"]
     for n in range(copies, frames):
         path = rdir / f"input{n}.bin"
         path.write_bytes(encode(inputs[n][0], ebytes))

@@ -39,6 +39,9 @@ struct Job {
     uint64_t dram_bytes = 0, r_latency = 0, b_latency = 0, max_cycles = 0;
     uint64_t frames = 1, copies = 1, span = 0;
     uint64_t ops = 0, bus_bytes = 0;
+    uint32_t reg_ctrl = 0, reg_frames = 0, reg_cyc_lo = 0, reg_cyc_hi = 0, reg_ops_done = 0,
+             reg_op_base = 0;  // AXI4-Lite addresses (sim/regs.py)
+    bool have_regs = false;
     double bpc = 1.0;
     std::string image, out;
     std::vector<Input> inputs;
@@ -71,6 +74,11 @@ Job read_job(const char* path) {
         else if (key == "bus_bytes") s >> j.bus_bytes;
         else if (key == "image") s >> j.image;
         else if (key == "out") s >> j.out;
+        else if (key == "regs") {
+            s >> j.reg_ctrl >> j.reg_frames >> j.reg_cyc_lo >> j.reg_cyc_hi >> j.reg_ops_done
+                >> j.reg_op_base;
+            j.have_regs = true;
+        }
         else if (key == "input") {
             Input in;
             s >> in.frame >> in.addr >> in.path;
@@ -301,8 +309,6 @@ void load_image(std::vector<uint8_t>& mem, const std::string& path) {
     }
 }
 
-}  // namespace
-
 void dump(const Bench& tb, const Job& job, uint64_t frame, uint64_t off) {
     std::ofstream f(job.out + "/frame" + std::to_string(frame) + ".bin", std::ios::binary);
     for (const auto& [addr, n] : job.checks) {
@@ -312,10 +318,13 @@ void dump(const Bench& tb, const Job& job, uint64_t frame, uint64_t off) {
     if (!f) die("cannot write the frame dump in " + job.out);
 }
 
+}  // namespace
+
 int main(int argc, char** argv) {
     if (argc != 2) die("usage: dna_tb JOB");
     const Job job = read_job(argv[1]);
-    if (job.bus_bytes == 0 || job.copies == 0) die("job without bus_bytes or copies");
+    if (job.bus_bytes == 0 || job.copies == 0 || !job.have_regs)
+        die("job without bus_bytes, copies or regs");
     Bench tb(job);
     load_image(tb.mem, job.image);
     Vdna_top& t = *tb.top;
@@ -324,9 +333,9 @@ int main(int argc, char** argv) {
     for (int i = 0; i < 4; ++i) tb.step();
     t.rst_n = 1;
     for (int i = 0; i < 2; ++i) tb.step();
-    tb.host_write(0x1C, uint32_t(job.frames));
+    tb.host_write(job.reg_frames, uint32_t(job.frames));
     auto t0 = std::chrono::steady_clock::now();
-    tb.host_write(0x00, 1);
+    tb.host_write(job.reg_ctrl, 1);
     const uint64_t start = tb.cycle;
     std::vector<uint64_t> done_at;
     auto& root = *t.rootp;
@@ -358,10 +367,11 @@ int main(int argc, char** argv) {
         r << "status TIMEOUT\n";
         return 0;
     }
-    uint64_t lo = tb.host_read(0x08), hi = tb.host_read(0x0C);
-    r << "cycles " << (hi << 32 | lo) << "\nops_done " << tb.host_read(0x10) << "\n";
+    uint64_t lo = tb.host_read(job.reg_cyc_lo), hi = tb.host_read(job.reg_cyc_hi);
+    r << "cycles " << (hi << 32 | lo) << "\nops_done " << tb.host_read(job.reg_ops_done) << "\n";
     for (uint32_t i = 0; i < job.ops; ++i) {
-        uint32_t begin = tb.host_read(0x100 + 8 * i), end = tb.host_read(0x104 + 8 * i);
+        uint32_t begin = tb.host_read(job.reg_op_base + 8 * i);
+        uint32_t end = tb.host_read(job.reg_op_base + 8 * i + 4);
         r << "op " << i << " " << begin << " " << end << "\n";
     }
     r << "status DONE\n";

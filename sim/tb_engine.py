@@ -24,9 +24,8 @@ from hwgen.codec import encode
 from sim.checker import first_mismatch
 from sim.dram import DramModel
 from sim.model import dram_images, load_design_dir, test_vectors
+from sim.regs import REG_CTRL, REG_CYC_HI, REG_CYC_LO, REG_FRAMES, REG_OP_BASE, REG_OPS_DONE
 
-REG_CTRL, REG_CYC_LO, REG_CYC_HI, REG_OPS_DONE, REG_FRAMES = 0x00, 0x08, 0x0C, 0x10, 0x1C
-REG_OP_BASE = 0x100
 
 
 async def _run_once(dut, host, dram, d, seed: int, max_cycles: int, clock_ps: int,
