@@ -24,6 +24,7 @@ from dna.workload.zoo import NetBuilder
 from hwgen import api
 from hwgen.cli.main import main
 from hwgen.errors import HwgenError
+from hwgen.rtl.banks import banks_for
 from hwgen.rtl.config_word import CFG_BITS, SCHEMA, pack, unpack
 from hwgen.rtl.memory import constant_images, decode, encode, psum_bytes
 from hwgen.rtl.program import build_program, hw_lanes
@@ -271,3 +272,21 @@ def test_dram_model_takes_x_only_in_unstrobed_lanes():
     assert beat_bytes(LogicArray("0000001000000001"), 0b11, 2) == b"\x01\x02"
     with pytest.raises(ValueError):
         beat_bytes(LogicArray("XXXXXXXX00000001"), 0b11, 2)
+
+
+@settings(max_examples=200, deadline=None)
+@given(sets=st.lists(st.sets(st.integers(0, 4095), min_size=1, max_size=24), min_size=1,
+                     max_size=4),
+       min_banks=st.sampled_from([1, 2, 4, 8, 16]), base=st.integers(0, 1 << 16))
+def test_gb_banks_are_the_fewest_at_which_no_lanes_conflict(sets, min_banks, base):
+    """hwgen/rtl/banks.py against brute force: at every base address the lanes' distinct
+    words fall in distinct banks (word a in bank a % NB), and half as many banks would
+    put two of them in one bank (or be fewer than a DMA beat's words)."""
+    nb = banks_for(sets, min_banks)
+    assert nb & (nb - 1) == 0 and nb >= min_banks
+    for offs in sets:
+        words = {base + o for o in offs}
+        assert len({a % nb for a in words}) == len(words)
+    half = nb // 2
+    assert half < min_banks or any(len({(base + o) % half for o in offs}) < len(offs)
+                                   for offs in sets)

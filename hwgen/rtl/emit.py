@@ -23,10 +23,10 @@ from hwgen.errors import HwgenError
 from hwgen.project import TOOL, design_weights_hash, render, write_files
 from hwgen.rtl.memory import constant_images, psum_bytes
 from hwgen.rtl.program import Program, build_program
-from hwgen.rtl.render import MAX_OPS, file_list, render_rtl
+from hwgen.rtl.render import MAX_OPS, file_list, gb_banks, render_rtl
 
 MANIFEST_SCHEMA = "dna-rtl/1"
-MAX_GB_WORDS = 1 << 20  # per tensor slot: the generated buffers are plain register arrays
+MAX_GB_WORDS = 1 << 20  # per tensor slot
 MAX_RF_WORDS = 4096
 
 
@@ -72,6 +72,9 @@ def manifest(design: Design, target: Target, qnet: QuantizedNetwork, prog: Progr
         "predicted_frame_cycles": rep.frame_cycles,
         "predicted_latency_cycles": rep.latency_cycles,
         "constants": consts,
+        "gb_banks": [{"inputs": nb["i"], "weights": nb["w"]} for nb in (
+            gb_banks(prog, ch, h, design.precision)
+            for h, ch in enumerate(design.accelerator.chunks))],
     }
 
 

@@ -10,6 +10,7 @@ from dna.cost.nodes import plane_slot_beats
 from dna.quant.contract import acc_bits
 from dna.space.gads.typed import NOCS, ChunkHW
 from hwgen.nest import lanes_of, pe_coords
+from hwgen.rtl.banks import banks_for, lane_offsets
 from hwgen.project import generated_by, render, template_dir
 from hwgen.rtl.config_word import CFG_BITS, NLD, header_lines
 from hwgen.rtl.memory import psum_bytes
@@ -17,7 +18,7 @@ from hwgen.rtl.program import Program
 
 # Static cells in dependency order (the file list keeps it).
 STATIC = ("dna_agu.v", "dna_fifo.v", "dna_lane_off.v", "dna_pe.v", "dna_acc.v", "dna_sum.v",
-          "dna_gbuf.v", "dna_gbuf_o.v", "dna_cu.v", "dna_afu.v", "dna_aou.v",
+          "dna_ram.v", "dna_gbuf.v", "dna_gbuf_o.v", "dna_cu.v", "dna_afu.v", "dna_aou.v",
           "dna_dma_walk.v", "dna_rd_runs.v", "dna_dma_in.v", "dna_wr_runs.v", "dna_dma_o.v",
           "dna_ew.v", "dna_plane.v", "dna_axi_rd_arb.v", "dna_axi_mux.v", "dna_axil.v")
 MAX_OPS = 224  # op stamp registers 0x100..0x7FF in dna_axil.v
@@ -76,6 +77,15 @@ def array_context(chunk: ChunkHW, h: int, bits: int, hdr: str) -> dict:
             "ra_o": _bits(chunk.rf_words[2]), "pes": pes, "out_lanes": out}
 
 
+def gb_banks(prog: Program, chunk: ChunkHW, h: int, bits: int) -> dict[str, int]:
+    """Banks of engine h's input and weight global buffers (hwgen/rtl/banks.py): at least
+    one per word of a DMA beat, and enough that no conv op's lanes conflict."""
+    convs = [o for o in prog.ops if o.chunk == h and o.kind == "conv"]
+    beat_words = prog.bus_bytes // (bits // 8)
+    return {t: banks_for((lane_offsets(lanes_of(chunk, t)[0], o.fields[f"afu_{t}_lane"])
+                          for o in convs), beat_words) for t in "iw"}
+
+
 def engine_context(prog: Program, chunk: ChunkHW, h: int, bits: int, hdr: str,
                    op_base: int, clock_mhz: float) -> dict:
     """Context of dna_engine.v.j2 for chunk h."""
@@ -85,6 +95,8 @@ def engine_context(prog: Program, chunk: ChunkHW, h: int, bits: int, hdr: str,
     kmax = max([o.nest.conv.k for o in ops if o.nest is not None] + [1])
     kmax = max(64, 1 << _bits(kmax))  # param RAM words: a power of two, at least 64
     gb = chunk.gb_words
+    nb = gb_banks(prog, chunk, h, bits)
+    d_i, d_w = (max(1 << _bits(gb[t]), 2 * nb["iw"[t]]) for t in (0, 1))  # rows >= 2
     slot_beats = max([plane_slot_beats(o.fields["pl_plane"], prog.bus_bytes) for o in ops
                       if o.kind == "plane"], default=1)
     return {"header": hdr, "name": f"dna_engine_c{h}", "chunk": h, "nops": len(ops),
@@ -93,8 +105,10 @@ def engine_context(prog: Program, chunk: ChunkHW, h: int, bits: int, hdr: str,
             "pbytes": psum_bytes(bits), "busb": prog.bus_bytes,
             "size_code": f"3'd{int(math.log2(prog.bus_bytes))}",
             "npe": chunk.pes, "nlw": len(lanes["w"]), "nlo": len(lanes["o"]),
-            "gb_i": 1 << _bits(gb[0]), "gb_w": 1 << _bits(gb[1]), "gb_o": 1 << _bits(gb[2]),
-            "ga_i": _bits(gb[0]) + 1, "ga_w": _bits(gb[1]) + 1, "ga_o": _bits(gb[2]) + 1,
+            "gb_i": d_i, "gb_w": d_w, "gb_o": 1 << _bits(gb[2]),
+            "ga_i": d_i.bit_length(), "ga_w": d_w.bit_length(), "ga_o": _bits(gb[2]) + 1,
+            "nb_i": nb["i"], "nb_w": nb["w"], "ba_i": nb["i"].bit_length() - 1,
+            "ba_w": nb["w"].bit_length() - 1,
             "ra_i": _bits(chunk.rf_words[0]), "ra_w": _bits(chunk.rf_words[1]),
             "ra_o": _bits(chunk.rf_words[2]), "pd": kmax, "pa": _bits(kmax),
             "op_base": op_base, "opb": max(MIN_OPB, _bits(len(ops))), "cb": cb,

@@ -5,6 +5,9 @@
 // ago and the DMA has filled the GB visit the tile lives in. Lane l reads
 //   GB slot base + tile origin + lane offset(l) + walker offset,
 // lane offset(l) = sum_j LC[l][j] * lane_inc[j] (LC: the lane's PE coordinates).
+// The global buffer reads synchronously (SRAM banks): the lanes present the addresses of
+// the walker's position after this clock edge, so the words of the current position are
+// at the buffer's outputs in the cycle they are written to the RFs.
 `default_nettype none
 module dna_afu #(
     parameter integer NP = 15,
@@ -41,7 +44,7 @@ module dna_afu #(
     output reg                  busy
 );
     reg [CW-1:0] v;  // GB visit of the current tile
-    wire [VW-1:0] org, woff;
+    wire [VW-1:0] unused_org, unused_woff, org_n, woff_n;  // values now, after this edge
     wire o_last, w_last;
     wire [NP-1:0] pn;
     wire [NP*BW-1:0] unused_oidx;
@@ -54,14 +57,18 @@ module dna_afu #(
     wire [NFW-1:0] unused_pn2;
     dna_agu #(.NP(NP), .NO(1), .BW(BW), .VW(VW)) u_outer (
         .clk(clk), .rst_n(rst_n), .start(start), .step(tile_end && !o_last), .act(act),
-        .maxv(nest_max), .inc(org_inc), .init({VW{1'b0}}), .val(org), .idx(unused_oidx),
+        .maxv(nest_max), .inc(org_inc), .init({VW{1'b0}}), .val(unused_org), .nval(org_n),
+        .idx(unused_oidx),
         .last(o_last), .pnext(pn));
     dna_agu #(.NP(NFW), .NO(1), .BW(BW), .VW(VW)) u_walk (
         .clk(clk), .rst_n(rst_n), .start(start), .step(can), .act({NFW{1'b1}}),
-        .maxv(wmax), .inc(winc), .init({VW{1'b0}}), .val(woff), .idx(unused_widx),
+        .maxv(wmax), .inc(winc), .init({VW{1'b0}}), .val(unused_woff), .nval(woff_n),
+        .idx(unused_widx),
         .last(w_last), .pnext(unused_pn2));
 
-    wire [VW-1:0] base = (v[0] ? D : 0) + org + woff;
+    wire gb_next = can && w_last && !o_last && |(pn & gbchg);  // next tile in the next visit
+    wire v_n = start ? 1'b0 : v[0] ^ gb_next;  // GB slot after this edge
+    wire [VW-1:0] base = (v_n ? D : 0) + org_n + woff_n;
     genvar l;
     generate
         for (l = 0; l < NL; l = l + 1) begin : g_lane
@@ -94,7 +101,7 @@ module dna_afu #(
                 if (o_last) begin
                     busy <= 1'b0;
                     gb_rel <= v + 1'b1;
-                end else if (|(pn & gbchg)) begin
+                end else if (gb_next) begin
                     gb_rel <= v + 1'b1;
                     v <= v + 1'b1;
                 end

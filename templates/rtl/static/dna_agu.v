@@ -20,6 +20,7 @@ module dna_agu #(
     input  wire [NP*NO*VW-1:0] inc,   // effective increment per position and value
     input  wire [NO*VW-1:0]   init,
     output reg  [NO*VW-1:0]   val,
+    output reg  [NO*VW-1:0]   nval,   // val after this clock edge
     output reg  [NP*BW-1:0]   idx,
     output wire               last,   // every active position at its maximum
     output reg  [NP-1:0]      pnext   // one-hot: the position the next step advances
@@ -28,7 +29,7 @@ module dna_agu #(
     reg [NO*VW-1:0] sel;
     reg [NP*BW-1:0] nidx;  // indices after a step
     reg seen;
-    integer i, o;
+    integer i, o, j;
 
     always @* begin
         for (i = 0; i < NP; i = i + 1)
@@ -51,6 +52,12 @@ module dna_agu #(
         end
     end
     assign last = &atmax;
+    always @* begin
+        if (start || (step && last)) nval = init;
+        else if (step)
+            for (j = 0; j < NO; j = j + 1) nval[j*VW +: VW] = val[j*VW +: VW] + sel[j*VW +: VW];
+        else nval = val;
+    end
 
     always @(posedge clk) begin
         if (!rst_n) begin

@@ -75,21 +75,29 @@ module dna_aou #(
     assign acc_wslot = prepared[0];
     assign acc_rslot = drained[0];
 
+    wire [VW-1:0] unused_nv_router;
     dna_agu #(.NP(NP), .NO(1), .BW(BW), .VW(VW)) u_router (
         .clk(clk), .rst_n(rst_n), .start(start), .step(r_end && !r_olast), .act(act),
-        .maxv(nest_max), .inc(org_inc), .init({VW{1'b0}}), .val(r_org), .idx(r_idx),
+        .maxv(nest_max), .inc(org_inc), .init({VW{1'b0}}), .val(r_org), .nval(unused_nv_router),
+        .idx(r_idx),
         .last(r_olast), .pnext(r_pn));
+    wire [VW-1:0] unused_nv_rwalk;
     dna_agu #(.NP(NFW), .NO(1), .BW(BW), .VW(VW)) u_rwalk (
         .clk(clk), .rst_n(rst_n), .start(start), .step(r_go), .act({NFW{1'b1}}),
-        .maxv(wmax), .inc(winc), .init({VW{1'b0}}), .val(r_woff), .idx(unused_rwidx),
+        .maxv(wmax), .inc(winc), .init({VW{1'b0}}), .val(r_woff), .nval(unused_nv_rwalk),
+        .idx(unused_rwidx),
         .last(r_wlast), .pnext(unused_rpn2));
+    wire [VW-1:0] unused_nv_douter;
     dna_agu #(.NP(NP), .NO(1), .BW(BW), .VW(VW)) u_douter (
         .clk(clk), .rst_n(rst_n), .start(start), .step(d_end && !d_olast), .act(act),
-        .maxv(nest_max), .inc(org_inc), .init({VW{1'b0}}), .val(d_org), .idx(unused_didx),
+        .maxv(nest_max), .inc(org_inc), .init({VW{1'b0}}), .val(d_org), .nval(unused_nv_douter),
+        .idx(unused_didx),
         .last(d_olast), .pnext(d_pn));
+    wire [VW-1:0] unused_nv_dwalk;
     dna_agu #(.NP(NFW), .NO(1), .BW(BW), .VW(VW)) u_dwalk (
         .clk(clk), .rst_n(rst_n), .start(start), .step(d_go), .act({NFW{1'b1}}),
-        .maxv(wmax), .inc(winc), .init({VW{1'b0}}), .val(d_woff), .idx(unused_dwidx),
+        .maxv(wmax), .inc(winc), .init({VW{1'b0}}), .val(d_woff), .nval(unused_nv_dwalk),
+        .idx(unused_dwidx),
         .last(d_wlast), .pnext(unused_dpn2));
 
     wire [VW-1:0] base = r_go ? (rv[0] ? D : 0) + r_org + r_woff

@@ -49,13 +49,16 @@ module dna_cu #(
     assign {ao, aw, ai} = rfv;
 
     wire [NRF-1:0] unused_pn2;
+    wire [VW-1:0] unused_nv_nest;
     dna_agu #(.NP(NP), .NO(1), .BW(BW), .VW(VW)) u_nest (
         .clk(clk), .rst_n(rst_n), .start(start), .step(step_end && !nest_last),
         .act({NP{1'b1}}), .maxv(nest_max), .inc({NP*VW{1'b0}}), .init({VW{1'b0}}),
-        .val(unused_v), .idx(nidx), .last(nest_last), .pnext(pn));
+        .val(unused_v), .nval(unused_nv_nest), .idx(nidx), .last(nest_last), .pnext(pn));
+    wire [3*VW-1:0] unused_nv_rf;
     dna_agu #(.NP(NRF), .NO(3), .BW(BW), .VW(VW)) u_rf (
         .clk(clk), .rst_n(rst_n), .start(start), .step(ok), .act({NRF{1'b1}}),
-        .maxv(rf_max), .inc(rf_inc), .init({3*VW{1'b0}}), .val(rfv), .idx(rfidx),
+        .maxv(rf_max), .inc(rf_inc), .init({3*VW{1'b0}}), .val(rfv), .nval(unused_nv_rf),
+        .idx(rfidx),
         .last(rf_last), .pnext(unused_pn2));
 
     always @(posedge clk) begin

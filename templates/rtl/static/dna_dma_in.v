@@ -53,9 +53,11 @@ module dna_dma_in #(
     wire [BW-1:0] zl, nv;
     wire walk_busy;
     wire visit_end = rv && rr && rlast;
+    wire [6*VW-1:0] unused_nv_outer;
     dna_agu #(.NP(NP), .NO(6), .BW(BW), .VW(VW)) u_outer (
         .clk(clk), .rst_n(rst_n), .start(start), .step(visit_end && !o_last), .act(act),
-        .maxv(nest_max), .inc(inc), .init(init), .val(ov), .idx(unused_idx), .last(o_last),
+        .maxv(nest_max), .inc(inc), .init(init), .val(ov), .nval(unused_nv_outer),
+        .idx(unused_idx), .last(o_last),
         .pnext(unused_pn));
     // base of the visit: the outer values with the slot's base word in the gb entry
     wire [VW-1:0] slot_base = v[0] ? D : 0;

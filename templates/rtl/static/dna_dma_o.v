@@ -107,9 +107,11 @@ module dna_dma_o #(
     wire prep_reload = prep_now && !first && outstanding == 32'd0;
     wire rd_vdone, wr_idle, rd_idle;
     wire prep_end = prep_first || (st == S_PREPW && rd_vdone);
+    wire [8*VW-1:0] unused_nv_outer;
     dna_agu #(.NP(NP), .NO(8), .BW(BW), .VW(VW)) u_outer (
         .clk(clk), .rst_n(rst_n), .start(start), .step(prep_end && !o_last), .act(act),
-        .maxv(nest_max), .inc(inc), .init(init), .val(ov), .idx(oidx), .last(o_last),
+        .maxv(nest_max), .inc(inc), .init(init), .val(ov), .nval(unused_nv_outer),
+        .idx(oidx), .last(o_last),
         .pnext(unused_pn));
     wire unused_ov = &{1'b0, ov[2*VW +: VW]};
 

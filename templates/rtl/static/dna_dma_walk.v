@@ -30,9 +30,11 @@ module dna_dma_walk #(
     wire w_last;
     wire [NDW*BW-1:0] unused_widx;
     wire [NDW-1:0] unused_pn2;
+    wire [NO*VW-1:0] unused_nv_walk;
     dna_agu #(.NP(NDW), .NO(NO), .BW(BW), .VW(VW)) u_walk (
         .clk(clk), .rst_n(rst_n), .start(start), .step(run_valid && run_ready),
         .act({NDW{1'b1}}), .maxv(wmax), .inc(winc), .init({NO*VW{1'b0}}), .val(wv),
+        .nval(unused_nv_walk),
         .idx(unused_widx), .last(w_last), .pnext(unused_pn2));
     genvar o;
     generate
