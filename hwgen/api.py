@@ -21,10 +21,10 @@ from dna.quant.contract import QuantizedNetwork
 from dna.quant.npz import load_npz
 from hwgen.backends import backend_for
 from hwgen.errors import HwgenError
-from hwgen.hls import emit as _hls  # noqa: F401  (registers the "fpga" backend)
+from hwgen.hls import emit as _hls  # noqa: F401  (registers the "hls" backend)
 from hwgen.hls.csim import CsimResult, HeaderSet, run_csim
 from hwgen.hls.resources import ResourceReport, estimate
-from hwgen.rtl import emit as _rtl  # noqa: F401  (registers the "asic" backend)
+from hwgen.rtl import emit as _rtl  # noqa: F401  (registers the "rtl" backend)
 from hwgen.synth.flow import DEFAULT_TIMEOUT_S, run_synth
 from hwgen.synth.report import SynthReport
 from hwgen.synth.scripts import Flow
@@ -42,17 +42,21 @@ class EmitResult:
     out_dir: Path  # as given
     design: Design
     target: Target  # what it was built for (the design's own target unless told)
+    backend: str  # "hls" or "rtl"
     files: int  # files written under out_dir
     seconds: float  # wall time, loading the design included
 
 
 def emit(design: Design | str | Path, *, out: str | Path, target: str | Target | None = None,
          weights: QuantizedNetwork | None = None, weights_seed: int = 0,
+         backend: str | None = None,
          note: Callable[[str], None] | None = None) -> EmitResult:
     """Write the hardware project of `design` (a Design or a design file) into `out`
-    (replaced as a whole; never left half-written) with the backend of the target's kind.
+    (replaced as a whole; never left half-written).
 
     target: a built-in name, a target YAML path or a Target; default the design's own.
+    backend: "hls" (FPGA targets) or "rtl" (ASIC and FPGA targets); default hls for an
+        FPGA target, rtl for an ASIC one (hwgen.backends.DEFAULT_FOR_KIND).
     weights: default the .npz the design file names, else random ones from `weights_seed`.
     note: called with a one-line note when building for another target than searched for.
     """
@@ -62,14 +66,14 @@ def emit(design: Design | str | Path, *, out: str | Path, target: str | Target |
     tgt = target if isinstance(target, Target) else load_target(target or d.target)
     if tgt.name != d.target and note is not None:
         note(f"design was searched for {d.target}; building for {tgt.name}")
+    b = backend_for(tgt, backend)
     if weights is None:
         weights = _weights(d, path, weights_seed)
-    backend = backend_for(tgt)
     out = Path(out)
     with atomic_dir(out) as tmp:
-        backend(d, tgt, weights, tmp)
+        b.emit(d, tgt, weights, tmp)
     files = sum(1 for p in out.rglob("*") if p.is_file())
-    return EmitResult(out, d, tgt, files, time.perf_counter() - t0)
+    return EmitResult(out, d, tgt, b.name, files, time.perf_counter() - t0)
 
 
 def _weights(design: Design, path: Path | None, seed: int) -> QuantizedNetwork:

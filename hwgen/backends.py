@@ -1,10 +1,14 @@
-"""Registry of hardware backends by target kind; refuses duplicates, lists names on a miss.
+"""Registry of hardware backends by name, with the target kinds each builds for; refuses
+duplicates, lists names on a miss.
 
-The backends (hwgen.hls.emit, hwgen.rtl.emit) register themselves when imported;
-`hwgen.api` imports them, so this module depends on none of them.
+`hls` (Vivado HLS C++) builds for FPGA targets; `rtl` (Verilog) for ASIC and FPGA targets.
+A target's kind picks its default (`DEFAULT_FOR_KIND`). The backends (hwgen.hls.emit,
+hwgen.rtl.emit) register themselves when imported; `hwgen.api` imports them, so this
+module depends on none of them.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Protocol
 
@@ -19,22 +23,36 @@ class Emitter(Protocol):
                  out_dir: Path) -> None: ...
 
 
-BACKENDS: dict[str, Emitter] = {}
+@dataclass(frozen=True)
+class Backend:
+    name: str
+    kinds: tuple[str, ...]  # target kinds it builds for
+    emit: Emitter
 
 
-def register_backend(kind: str) -> Callable[[Emitter], Emitter]:
-    """Decorator: register `fn` as the emitter for targets of `kind` (fpga, asic)."""
+BACKENDS: dict[str, Backend] = {}
+BACKEND_NAMES = ("hls", "rtl")
+DEFAULT_FOR_KIND = {"fpga": "hls", "asic": "rtl"}
+
+
+def register_backend(name: str, kinds: tuple[str, ...]) -> Callable[[Emitter], Emitter]:
+    """Decorator: register `fn` as backend `name` for targets of `kinds`."""
     def deco(fn: Emitter) -> Emitter:
-        if kind in BACKENDS:
-            raise ValueError(f"backend {kind!r} is already registered")
-        BACKENDS[kind] = fn
+        if name in BACKENDS:
+            raise ValueError(f"backend {name!r} is already registered")
+        BACKENDS[name] = Backend(name, kinds, fn)
         return fn
     return deco
 
 
-def backend_for(target: Target) -> Emitter:
-    """The registered emitter for `target`'s kind."""
-    if target.kind not in BACKENDS:
-        raise HwgenError(f"no backend for {target.kind} target {target.name}: available "
+def backend_for(target: Target, name: str | None = None) -> Backend:
+    """Backend `name` (default: the one for the target's kind), if it builds for `target`."""
+    name = name or DEFAULT_FOR_KIND.get(target.kind, "")
+    if name not in BACKENDS:
+        raise HwgenError(f"backend {name!r} for {target.kind} target {target.name}: available "
                          f"backends: {', '.join(sorted(BACKENDS)) or 'none'}")
-    return BACKENDS[target.kind]
+    b = BACKENDS[name]
+    if target.kind not in b.kinds:
+        raise HwgenError(f"backend {name!r} builds for {'/'.join(b.kinds)} targets, not for "
+                         f"{target.kind} target {target.name}")
+    return b

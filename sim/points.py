@@ -116,7 +116,8 @@ def fbnet_net(c: int = 8, hw: int = 16) -> Network:
 
 
 def emit_design(design: Design, target: Target, out: Path, *, seed: int = 0,
-                qnet: QuantizedNetwork | None = None) -> Path:
+                qnet: QuantizedNetwork | None = None, backend: str | None = None) -> Path:
     """Emit `design` for `target` into `out` (replaced), with `qnet` or random quantised
-    weights from `seed`."""
-    return api.emit(design, out=out, target=target, weights=qnet, weights_seed=seed).out_dir
+    weights from `seed`; `backend` as `hwgen.api.emit` takes it."""
+    return api.emit(design, out=out, target=target, weights=qnet, weights_seed=seed,
+                    backend=backend).out_dir

@@ -215,7 +215,7 @@ def test_cli_emit_writes_the_rtl_project(tmp_path, small_design):
     res = CliRunner().invoke(main, ["emit", "--design", str(tmp_path / "d.json"),
                                     "--target", "asic45", "--out", str(tmp_path / "o")])
     assert res.exit_code == 0, res.output
-    assert "asic backend" in res.output
+    assert "rtl backend for asic target asic45" in res.output
     assert (tmp_path / "o" / "rtl" / "dna_top.v").exists()
     assert Path(tmp_path / "o" / "rtl" / "dna_cfg_c0.hex").read_text().count("\n") == 6
 
@@ -226,12 +226,30 @@ def test_cli_emit_defaults_to_the_designs_target(tmp_path, small_design):
     res = CliRunner().invoke(main, ["emit", "--design", str(tmp_path / "d.json"),
                                     "--out", str(tmp_path / "o")])
     assert res.exit_code == 0, res.output
-    assert "asic backend" in res.output and "note:" not in res.output
+    assert "rtl backend for asic target" in res.output and "note:" not in res.output
     res = CliRunner().invoke(main, ["emit", "--design", str(tmp_path / "d.json"),
                                     "--target", "zc706", "--out", str(tmp_path / "f")])
     assert res.exit_code == 0, res.output
     assert "note: design was searched for asic45; building for zc706" in res.output
-    assert "fpga backend" in res.output and (tmp_path / "f" / "project.json").exists()
+    assert "hls backend for fpga target" in res.output and (tmp_path / "f" / "project.json").exists()
+
+
+def test_cli_emit_backend_rtl_builds_verilog_for_an_fpga_target(tmp_path, small_design):
+    """--backend rtl on an FPGA target writes the RTL project for it (manifest names the
+    target); --backend hls on an ASIC target is one line naming both, exit 2."""
+    save_design(small_design, tmp_path / "d.json")
+    res = CliRunner().invoke(main, ["emit", "--design", str(tmp_path / "d.json"), "--target",
+                                    "zc706", "--backend", "rtl", "--out", str(tmp_path / "f")])
+    assert res.exit_code == 0, res.output
+    assert "rtl backend for fpga target zc706" in res.output
+    man = json.loads((tmp_path / "f" / "manifest.json").read_text())
+    assert man["target"] == "zc706" and (tmp_path / "f" / "rtl" / "dna_top.v").exists()
+    res = CliRunner().invoke(main, ["emit", "--design", str(tmp_path / "d.json"), "--backend",
+                                    "hls", "--out", str(tmp_path / "g")])
+    assert res.exit_code == 2
+    assert res.output.strip().splitlines()[-1] == (
+        "error: backend 'hls' builds for fpga targets, not for asic target asic45")
+    assert not (tmp_path / "g").exists()
 
 
 def test_simulator_registry_lists_the_valid_names(tmp_path, small_design):

@@ -105,6 +105,22 @@ def test_fast_testbench_agrees_with_cocotb(tmp_path):
     assert bad.status == "FAIL" and bad.detail.startswith("layer stem: index"), bad.detail
 
 
+def test_fpga_rtl_packs_two_8bit_pes_per_multiplier_bit_exact(tmp_path):
+    """--backend rtl for zc706: at 8 bit, PEs that share a weight lane share one multiplier
+    two by two (dna_pe2, one DSP48E1: w * (a1 * 2^16 + a0)); the zoo network (every conv
+    kind, random weights and inputs of both signs) is bit-exact on the fast testbench.
+    At 16 bit every PE keeps its own multiplier."""
+    zc706 = load_target("zc706")
+    ch = chunk("KYX", (2, 2, 2), GB, RF)  # 2 weight lanes (K) of 4 PEs (Y x X) each
+    for bits, pairs in ((8, 4), (16, 0)):
+        design = random_design(zoo_net(), ch, zc706, bits, seed=3)
+        ddir = emit_design(design, zc706, tmp_path / str(bits), seed=3, backend="rtl")
+        array = (ddir / "rtl" / "dna_array_c0.v").read_text()
+        assert array.count("dna_pe2 #") == pairs and array.count("dna_pe #") == 8 - 2 * pairs
+        res = api.sim(ddir, seeds=(0, 1), cache_root=CACHE, fast=True)
+        assert res.status == "PASS", (bits, res.detail)
+
+
 def test_searched_fbnet_network_simulates_bit_exact(tmp_path):
     """A reduced `dna search` (tests.test_cosearch.TINY: digits at 8x8) derives an FBNet
     network (pooling, global average pool and FC head included); DAS's multi-cycle and

@@ -182,12 +182,11 @@ def small_design_dir(out: Path, bits: int = 8) -> Path:
     return emit_design(d, _narrow_target(), out)
 
 
-# Today's RTL synthesises slowly (10-15 min per flow for the 2-PE design on 2 cores: the
-# requantisers and element-wise unit are one 64-bit lane per bus byte, and the buffers are
-# register arrays), so the full-design runs are opt-in until the buffer rework (#12).
+# The whole 2-PE design synthesises in 3-10 min per flow on 2 shared cores (the requantisers
+# and element-wise unit are one 64-bit lane per bus byte), so the full-design runs are opt-in.
 full_design = pytest.mark.skipif(
     not os.environ.get("DNA_SYNTH_FULL"),
-    reason="synthesises a whole generated design: 10-15 min per flow on 2 cores; set "
+    reason="synthesises a whole generated design: 3-10 min per flow on 2 cores; set "
            "DNA_SYNTH_FULL=1 to run it")
 
 

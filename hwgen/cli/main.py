@@ -11,6 +11,7 @@ from dna import __version__
 from dna.cli.errors import user_errors
 from dna.cost.target import target_names
 from hwgen import api
+from hwgen.backends import BACKEND_NAMES
 from hwgen.cli import hls, rtl, synth
 
 
@@ -19,8 +20,9 @@ from hwgen.cli import hls, rtl, synth
 def main() -> None:
     """Generate hardware from a DNA design file and verify it.
 
-    emit writes a Vivado HLS project (FPGA targets) or Verilog (ASIC targets); the other
-    commands simulate, synthesise or inspect what emit wrote.
+    emit writes a Vivado HLS project (FPGA targets) or Verilog (ASIC targets, and FPGA
+    targets with --backend rtl); the other commands simulate, synthesise or inspect what
+    emit wrote.
     """
 
 
@@ -34,14 +36,19 @@ def main() -> None:
               help="Output directory (replaced as a whole; never left half-written).")
 @click.option("--weights-seed", default=0, show_default=True,
               help="Seed of random quantised weights when the design has none.")
+@click.option("--backend", type=click.Choice(BACKEND_NAMES), default=None,
+              help="hls: a Vivado HLS C++ project (FPGA targets); rtl: Verilog (ASIC and "
+                   "FPGA targets) [default: hls for an FPGA target, rtl for an ASIC one].")
 @user_errors
-def emit(design_path: Path, target_spec: str | None, out_dir: Path, weights_seed: int) -> None:
+def emit(design_path: Path, target_spec: str | None, out_dir: Path, weights_seed: int,
+         backend: str | None) -> None:
     """Write the hardware project for DESIGN into OUT, for TARGET (default: the design's
-    own): an HLS project for an FPGA target, Verilog for an ASIC one."""
+    own): an HLS project for an FPGA target, Verilog for an ASIC one (or, with
+    --backend rtl, for an FPGA one)."""
     r = api.emit(design_path, out=out_dir, target=target_spec, weights_seed=weights_seed,
-                 note=lambda line: click.echo(f"note: {line}", err=True))
-    click.echo(f"wrote {r.files} files to {r.out_dir} ({r.target.kind} backend, "
-               f"{r.seconds:.1f} s)")
+                 backend=backend, note=lambda line: click.echo(f"note: {line}", err=True))
+    click.echo(f"wrote {r.files} files to {r.out_dir} ({r.backend} backend for "
+               f"{r.target.kind} target {r.target.name}, {r.seconds:.1f} s)")
 
 
 # the backends' own commands

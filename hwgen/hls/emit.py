@@ -42,7 +42,7 @@ TEST_SEED = 0  # seed of the test input (dna.quant.reference.make_test_vectors)
 VALUES_PER_ROW = 12  # values per line of the generated parameter arrays
 
 
-@register_backend("fpga")
+@register_backend("hls", ("fpga",))
 def emit(design: Design, target: Target, qnet: QuantizedNetwork, out_dir: Path) -> None:
     """Write the HLS project of `design` on FPGA `target` into `out_dir`."""
     emit_project(design, target, qnet, Path(out_dir))

@@ -72,7 +72,7 @@ def manifest(design: Design, target: Target, qnet: QuantizedNetwork, prog: Progr
         "predicted_frame_cycles": rep.frame_cycles,
         "predicted_latency_cycles": rep.latency_cycles,
         "constants": consts,
-        "gb_banks": [{"inputs": nb["i"], "weights": nb["w"]} for nb in (
+        "gb_banks": [{"inputs": nb["i"], "weights": nb["w"], "outputs": nb["o"]} for nb in (
             gb_banks(prog, ch, h, design.precision)
             for h, ch in enumerate(design.accelerator.chunks))],
     }
@@ -86,14 +86,14 @@ def readme(man: dict) -> str:
         "act_bytes": man["bits"] // 8, "psum_bytes": man["psum_bytes"], "ops": man["ops"]})
 
 
-@register_backend("asic")
+@register_backend("rtl", ("asic", "fpga"))
 def emit(design: Design, target: Target, qnet: QuantizedNetwork, out_dir: Path) -> None:
     """Write the RTL project for `design` into `out_dir` (which the caller made empty)."""
     prog = build_program(design, qnet, target)
     _check_sizes(design, prog)
     digest = design_weights_hash(design, qnet)
     rtl = render_rtl(prog, design.accelerator.chunks, design.precision, digest,
-                     target.clock_mhz)
+                     target.clock_mhz, pack_dsp=target.kind == "fpga")
     man = manifest(design, target, qnet, prog, rtl, digest)
     write_files(rtl | {
         "manifest.json": json.dumps(man, indent=1) + "\n",

@@ -21,6 +21,7 @@ STATIC = ("dna_agu.v", "dna_fifo.v", "dna_lane_off.v", "dna_pe.v", "dna_acc.v", 
           "dna_ram.v", "dna_gbuf.v", "dna_gbuf_o.v", "dna_cu.v", "dna_afu.v", "dna_aou.v",
           "dna_dma_walk.v", "dna_rd_runs.v", "dna_dma_in.v", "dna_wr_runs.v", "dna_dma_o.v",
           "dna_ew.v", "dna_plane.v", "dna_axi_rd_arb.v", "dna_axi_mux.v", "dna_axil.v")
+PACKED = ("dna_pe2.v",)  # two 8-bit PEs on one multiplier: FPGA targets only
 MAX_OPS = 224  # op stamp registers 0x100..0x7FF in dna_axil.v
 MIN_OPB = 4  # ROMs and op stamps hold at least 16 ops: programs of up to 16 ops share a build
 
@@ -50,14 +51,29 @@ def _lane_literal(lanes: list[tuple[int, ...]], cb: int) -> str:
     return f"{len(lanes) * NLD * cb}'h{val:x}"
 
 
-def array_context(chunk: ChunkHW, h: int, bits: int, hdr: str) -> dict:
-    """Context of dna_array.v.j2 for chunk h."""
+def dsp_pairs(chunk: ChunkHW) -> tuple[list[tuple[int, int]], list[int]]:
+    """(pairs, singles): PEs of one weight lane taken two by two, for one packed 8-bit
+    multiplier each (dna_pe2.v); the odd PE of a lane, if any, stays single."""
+    _, w_of = lanes_of(chunk, "w")
+    groups: dict[int, list[int]] = {}
+    for pe, lane in enumerate(w_of):
+        groups.setdefault(lane, []).append(pe)
+    pairs = [(g[k], g[k + 1]) for g in groups.values() for k in range(0, len(g) - 1, 2)]
+    return pairs, sorted(g[-1] for g in groups.values() if len(g) % 2)
+
+
+def array_context(chunk: ChunkHW, h: int, bits: int, hdr: str, pack: bool) -> dict:
+    """Context of dna_array.v.j2 for chunk h; `pack`: two 8-bit PEs per multiplier
+    where they share a weight lane (an FPGA's DSP48E1)."""
     coords = pe_coords(chunk)
     _, w_of = lanes_of(chunk, "w")
     lanes_o, o_of = lanes_of(chunk, "o")
     dims = NOCS[chunk.noc]
-    pes = [{"i": i, "coords": ", ".join(f"{d}={c}" for d, c in zip(dims, co)),
-            "lane_w": w_of[i]} for i, co in enumerate(coords)]
+    pairs, singles = dsp_pairs(chunk) if pack else ([], list(range(len(coords))))
+    at = [", ".join(f"{d}={c}" for d, c in zip(dims, co)) for co in coords]
+    pes = [{"i": i, "coords": at[i], "lane_w": w_of[i]} for i in singles]
+    pe2 = [{"a": a, "b": b, "coords_a": at[a], "coords_b": at[b], "lane_w": w_of[a]}
+           for a, b in pairs]
     out = []
     for lane in range(len(lanes_o)):
         members = [i for i, o in enumerate(o_of) if o == lane]
@@ -74,16 +90,17 @@ def array_context(chunk: ChunkHW, h: int, bits: int, hdr: str) -> dict:
             "group": len(coords) // len(lanes_o), "reduced": "/".join(red) or "nothing",
             "bits": bits, "accw": acc_bits(bits),
             "ra_i": _bits(chunk.rf_words[0]), "ra_w": _bits(chunk.rf_words[1]),
-            "ra_o": _bits(chunk.rf_words[2]), "pes": pes, "out_lanes": out}
+            "ra_o": _bits(chunk.rf_words[2]), "pes": pes, "pe2": pe2, "out_lanes": out}
 
 
 def gb_banks(prog: Program, chunk: ChunkHW, h: int, bits: int) -> dict[str, int]:
-    """Banks of engine h's input and weight global buffers (hwgen/rtl/banks.py): at least
-    one per word of a DMA beat, and enough that no conv op's lanes conflict."""
+    """Banks of engine h's input, weight and output global buffers (hwgen/rtl/banks.py):
+    at least one per word of a DMA beat, and enough that no conv op's lanes conflict."""
     convs = [o for o in prog.ops if o.chunk == h and o.kind == "conv"]
-    beat_words = prog.bus_bytes // (bits // 8)
-    return {t: banks_for((lane_offsets(lanes_of(chunk, t)[0], o.fields[f"afu_{t}_lane"])
-                          for o in convs), beat_words) for t in "iw"}
+    beat_words = prog.bus_bytes // (bits // 8)  # activations per beat (>= partial sums)
+    unit = {"i": "afu_i", "w": "afu_w", "o": "aou"}
+    return {t: banks_for((lane_offsets(lanes_of(chunk, t)[0], o.fields[f"{unit[t]}_lane"])
+                          for o in convs), beat_words) for t in "iwo"}
 
 
 def engine_context(prog: Program, chunk: ChunkHW, h: int, bits: int, hdr: str,
@@ -96,7 +113,7 @@ def engine_context(prog: Program, chunk: ChunkHW, h: int, bits: int, hdr: str,
     kmax = max(64, 1 << _bits(kmax))  # param RAM words: a power of two, at least 64
     gb = chunk.gb_words
     nb = gb_banks(prog, chunk, h, bits)
-    d_i, d_w = (max(1 << _bits(gb[t]), 2 * nb["iw"[t]]) for t in (0, 1))  # rows >= 2
+    d_i, d_w, d_o = (max(1 << _bits(gb[t]), 2 * nb["iwo"[t]]) for t in (0, 1, 2))  # rows >= 2
     slot_beats = max([plane_slot_beats(o.fields["pl_plane"], prog.bus_bytes) for o in ops
                       if o.kind == "plane"], default=1)
     return {"header": hdr, "name": f"dna_engine_c{h}", "chunk": h, "nops": len(ops),
@@ -105,10 +122,10 @@ def engine_context(prog: Program, chunk: ChunkHW, h: int, bits: int, hdr: str,
             "pbytes": psum_bytes(bits), "busb": prog.bus_bytes,
             "size_code": f"3'd{int(math.log2(prog.bus_bytes))}",
             "npe": chunk.pes, "nlw": len(lanes["w"]), "nlo": len(lanes["o"]),
-            "gb_i": d_i, "gb_w": d_w, "gb_o": 1 << _bits(gb[2]),
-            "ga_i": d_i.bit_length(), "ga_w": d_w.bit_length(), "ga_o": _bits(gb[2]) + 1,
-            "nb_i": nb["i"], "nb_w": nb["w"], "ba_i": nb["i"].bit_length() - 1,
-            "ba_w": nb["w"].bit_length() - 1,
+            "gb_i": d_i, "gb_w": d_w, "gb_o": d_o,
+            "ga_i": d_i.bit_length(), "ga_w": d_w.bit_length(), "ga_o": d_o.bit_length(),
+            **{f"nb_{t}": nb[t] for t in "iwo"},
+            **{f"ba_{t}": nb[t].bit_length() - 1 for t in "iwo"},
             "ra_i": _bits(chunk.rf_words[0]), "ra_w": _bits(chunk.rf_words[1]),
             "ra_o": _bits(chunk.rf_words[2]), "pd": kmax, "pa": _bits(kmax),
             "op_base": op_base, "opb": max(MIN_OPB, _bits(len(ops))), "cb": cb,
@@ -129,15 +146,17 @@ def top_context(prog: Program, n_chunks: int, hdr: str) -> dict:
 
 
 def render_rtl(prog: Program, chunks: tuple[ChunkHW, ...], bits: int, design_hash: str,
-               clock_mhz: float) -> dict[str, str]:
-    """Every Verilog file (relative path -> text) and the config ROM images."""
+               clock_mhz: float, pack_dsp: bool = False) -> dict[str, str]:
+    """Every Verilog file (relative path -> text) and the config ROM images. pack_dsp:
+    8-bit PEs sharing a weight lane share one multiplier, two by two (FPGA targets)."""
     hdr = header(design_hash)
-    files = {f"rtl/{name}": static_text(name) for name in STATIC}
+    pack = pack_dsp and bits == 8
+    files = {f"rtl/{name}": static_text(name) for name in STATIC + PACKED * pack}
     files["rtl/dna_cfg.vh"] = render("rtl/dna_cfg.vh.j2", {"header": hdr, "lines": header_lines()})
     op_base = 0
     for h, chunk in enumerate(chunks):
         files[f"rtl/dna_array_c{h}.v"] = render("rtl/dna_array.v.j2",
-                                                array_context(chunk, h, bits, hdr))
+                                                array_context(chunk, h, bits, hdr, pack))
         files[f"rtl/dna_engine_c{h}.v"] = render(
             "rtl/dna_engine.v.j2", engine_context(prog, chunk, h, bits, hdr, op_base, clock_mhz))
         words = prog.words(h)
@@ -150,7 +169,7 @@ def render_rtl(prog: Program, chunks: tuple[ChunkHW, ...], bits: int, design_has
 
 def file_list(files: dict[str, str]) -> list[str]:
     """Verilog sources in compile order (header and ROM images excluded)."""
-    order = [f"rtl/{n}" for n in STATIC]
+    order = [f"rtl/{n}" for n in STATIC + PACKED if f"rtl/{n}" in files]
     gen = sorted(p for p in files if p.endswith(".v") and p not in order and
                  p != "rtl/dna_top.v")
     return order + gen + ["rtl/dna_top.v"]

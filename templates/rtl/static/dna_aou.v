@@ -7,6 +7,9 @@
 //   drain: a tile the compute unit released is read out (and cleared) into the GB; after
 //     the last tile of a GB visit that visit is released to the output DMA.
 // They share one GB port per lane (the cost model's read + write per bank); reload wins.
+// The GB reads synchronously (SRAM banks): reload lanes present the addresses of the
+// reload engine's position after this clock edge, so a word is at the buffer's output in
+// the cycle it is written to its accumulator; drain lanes write at the current position.
 `default_nettype none
 module dna_aou #(
     parameter integer NP = 15,
@@ -39,7 +42,8 @@ module dna_aou #(
     output reg  [CW-1:0]     drained,
     output reg  [CW-1:0]     gb_rel,    // GB visits released for write-back
     output wire              gb_we,
-    output wire [NL*A-1:0]   gb_addr,
+    output wire [NL*A-1:0]   gb_waddr,  // drain writes (gb_we)
+    output wire [NL*A-1:0]   gb_raddr,  // reload reads, one cycle ahead
     output wire              acc_we,    // reload write
     output wire              acc_rd,    // drain read-and-clear
     output wire              acc_wslot,
@@ -50,7 +54,8 @@ module dna_aou #(
 );
     reg r_busy, d_busy;
     reg [CW-1:0] rv, dv;  // GB visit of the reload / drain engine's tile
-    wire [VW-1:0] r_org, d_org, r_woff, d_woff;
+    wire [VW-1:0] unused_r_org, d_org, unused_r_woff, d_woff;
+    wire [VW-1:0] r_org_n, r_woff_n;  // reload engine's values after this edge
     wire r_olast, d_olast, r_wlast, d_wlast;
     wire [NP-1:0] r_pn, d_pn;
     wire [NP*BW-1:0] r_idx, unused_didx;
@@ -75,16 +80,14 @@ module dna_aou #(
     assign acc_wslot = prepared[0];
     assign acc_rslot = drained[0];
 
-    wire [VW-1:0] unused_nv_router;
     dna_agu #(.NP(NP), .NO(1), .BW(BW), .VW(VW)) u_router (
         .clk(clk), .rst_n(rst_n), .start(start), .step(r_end && !r_olast), .act(act),
-        .maxv(nest_max), .inc(org_inc), .init({VW{1'b0}}), .val(r_org), .nval(unused_nv_router),
+        .maxv(nest_max), .inc(org_inc), .init({VW{1'b0}}), .val(unused_r_org), .nval(r_org_n),
         .idx(r_idx),
         .last(r_olast), .pnext(r_pn));
-    wire [VW-1:0] unused_nv_rwalk;
     dna_agu #(.NP(NFW), .NO(1), .BW(BW), .VW(VW)) u_rwalk (
         .clk(clk), .rst_n(rst_n), .start(start), .step(r_go), .act({NFW{1'b1}}),
-        .maxv(wmax), .inc(winc), .init({VW{1'b0}}), .val(r_woff), .nval(unused_nv_rwalk),
+        .maxv(wmax), .inc(winc), .init({VW{1'b0}}), .val(unused_r_woff), .nval(r_woff_n),
         .idx(unused_rwidx),
         .last(r_wlast), .pnext(unused_rpn2));
     wire [VW-1:0] unused_nv_douter;
@@ -100,17 +103,21 @@ module dna_aou #(
         .idx(unused_dwidx),
         .last(d_wlast), .pnext(unused_dpn2));
 
-    wire [VW-1:0] base = r_go ? (rv[0] ? D : 0) + r_org + r_woff
-                              : (dv[0] ? D : 0) + d_org + d_woff;
+    wire r_vnext = r_end && !r_olast && |(r_pn & gbchg);  // next tile in the next visit
+    wire rv_n = start ? 1'b0 : rv[0] ^ r_vnext;
+    wire [VW-1:0] r_base = (rv_n ? D : 0) + r_org_n + r_woff_n;
+    wire [VW-1:0] d_base = (dv[0] ? D : 0) + d_org + d_woff;
     genvar l;
     generate
         for (l = 0; l < NL; l = l + 1) begin : g_lane
             wire [VW-1:0] off;
             dna_lane_off #(.NLD(NLD), .VW(VW), .CB(CB), .C(LC[l*NLD*CB +: NLD*CB])) u_off (
                 .inc(lane_inc), .off(off));
-            wire [VW-1:0] a = base + off;
-            assign gb_addr[l*A +: A] = a[A-1:0];
-            wire unused_a = &{1'b0, a[VW-1:A]};
+            wire [VW-1:0] ra = r_base + off;
+            wire [VW-1:0] wa = d_base + off;
+            assign gb_raddr[l*A +: A] = ra[A-1:0];
+            assign gb_waddr[l*A +: A] = wa[A-1:0];
+            wire unused_a = &{1'b0, ra[VW-1:A], wa[VW-1:A]};
         end
     endgenerate
 
@@ -130,7 +137,7 @@ module dna_aou #(
             if (r_end) begin
                 prepared <= prepared + 1'b1;
                 if (r_olast) r_busy <= 1'b0;
-                else if (|(r_pn & gbchg)) rv <= rv + 1'b1;
+                else if (r_vnext) rv <= rv + 1'b1;
             end
             if (d_go) acc_raddr <= d_wlast ? {RA{1'b0}} : acc_raddr + 1'b1;
             if (d_end) begin

@@ -53,7 +53,7 @@ module dna_axi_mux #(
     input  wire [HB+SUB-1:0]     bid
 );
     integer i;
-    reg [HB:0] c;
+    reg [HB:0] c, cw;  // client index rp (wp) + i, wrapped below H: one per always block
 
     // ---------------------------------------------------------------- reads
     reg [HB-1:0] rp, rg, rheld;
@@ -94,11 +94,11 @@ module dna_axi_mux #(
         wgv = 1'b0;
         wg = {HB{1'b0}};
         for (i = H - 1; i >= 0; i = i - 1) begin
-            c = {1'b0, wp} + i[HB:0];
-            if (c >= H[HB:0]) c = c - H[HB:0];
-            if (e_awvalid[c[HB-1:0]]) begin
+            cw = {1'b0, wp} + i[HB:0];
+            if (cw >= H[HB:0]) cw = cw - H[HB:0];
+            if (e_awvalid[cw[HB-1:0]]) begin
                 wgv = 1'b1;
-                wg = c[HB-1:0];
+                wg = cw[HB-1:0];
             end
         end
         if (whold) begin

@@ -67,7 +67,8 @@ module dna_dma_o #(
     output wire [BUSB-1:0]      wstrb,
     output wire                 wlast,
     input  wire                 bvalid,
-    // output GB, DMA side
+    // output GB, DMA side (reads one cycle ahead: dna_wr_runs)
+    output wire                 gb_re,
     output wire [A-1:0]         gb_raddr,
     input  wire [BUSB/E*ACCW-1:0] gb_rdata,
     output wire [A-1:0]         gb_waddr,
@@ -163,7 +164,8 @@ module dna_dma_o #(
         .clk(clk), .rst_n(rst_n), .run_valid(rv && evict_mode), .run_ready(wr_rr),
         .run_final(meta_f[ev[0]]), .run_faddr(rval[0 +: 32] + act_off), .run_paddr(rval[VW +: 32]),
         .run_gb(r_gb[A-1:0]), .run_pidx(r_pidx[PA-1:0]), .run_zl(zl), .run_nv(nv),
-        .act_min(act_min), .act_max(act_max), .gb_raddr(gb_raddr), .gb_rdata(gb_rdata),
+        .act_min(act_min), .act_max(act_max), .gb_re(gb_re), .gb_raddr(gb_raddr),
+        .gb_rdata(gb_rdata),
         .par_addr(par_raddr), .par_data(par_rdata), .awvalid(awvalid), .awready(awready),
         .awaddr(awaddr), .awlen(awlen), .wvalid(wvalid), .wready(wready), .wdata(wdata),
         .wstrb(wstrb), .wlast(wlast), .idle(wr_idle));

@@ -1,43 +1,112 @@
-// dna_gbuf_o: the double-buffered output (partial-sum) global buffer, 2 x D words of
-// ACCW bits. Array side: one read or write per lane per cycle (the output unit drains
-// RFs into it and reloads revisited tiles from it). DMA side: LANES consecutive words
-// read per cycle (write-back to DRAM) and written per cycle (psum reload from DRAM).
+// dna_gbuf_o: the double-buffered output (partial-sum) global buffer, 2 x D words of ACCW
+// bits, built from 2 x NB banks (dna_ram: one write and one synchronous read port each):
+// word a of slot s = a / D lives in bank (s, a % NB), row (a % D) / NB. Each slot is in
+// one phase at a time (prepared by the DMA, worked on by the output unit, written back by
+// the DMA; dna_dma_o, dna_aou), so a slot's banks see one writer and one reader per
+// cycle:
+//   writers: the output unit's lanes draining accumulators (lwe, lwaddr: one word per
+//     lane) or the DMA reloading partial sums (PLANES consecutive words);
+//   readers: the output unit's lanes reloading accumulators (lraddr, the addresses of its
+//     next position: data in lrdata one cycle later) or the DMA writing back (LANES
+//     consecutive words at draddr; data in drdata one cycle later). The DMA's read wins a
+//     slot's banks (the output unit never reloads from a slot being written back).
+// The emitter picks NB (>= LANES and PLANES) so that no op's lanes put two words in one
+// bank (hwgen/rtl/banks.py). A word written at the edge it is read is forwarded.
 `default_nettype none
 module dna_gbuf_o #(
     parameter integer W = 32,
-    parameter integer D = 64,
-    parameter integer A = 7,
+    parameter integer D = 64,      // words per slot (a power of two, >= 2 * NB)
+    parameter integer A = 7,       // address bits (covers 2*D)
     parameter integer NL = 4,
     parameter integer LANES = 8,   // DMA read width (write-back)
-    parameter integer PLANES = 8   // DMA write width (psum reload)
+    parameter integer PLANES = 8,  // DMA write width (psum reload)
+    parameter integer NB = 8,      // banks per slot (a power of two, >= LANES, PLANES)
+    parameter integer BA = 3       // log2(NB)
 ) (
     input  wire                clk,
-    input  wire                lwe,      // lanes write (else read)
-    input  wire [NL*A-1:0]     laddr,
+    input  wire                lwe,      // lanes write (drain)
+    input  wire [NL*A-1:0]     lwaddr,
     input  wire [NL*W-1:0]     lwdata,
+    input  wire [NL*A-1:0]     lraddr,   // lanes read (reload), one cycle ahead
     output wire [NL*W-1:0]     lrdata,
+    input  wire                dre,      // DMA read (write-back), one cycle ahead
     input  wire [A-1:0]        draddr,
     output wire [LANES*W-1:0]  drdata,
     input  wire [A-1:0]        dwaddr,
     input  wire [PLANES-1:0]   dwmask,
     input  wire [PLANES*W-1:0] dwdata
 );
-    reg [W-1:0] mem [0:2*D-1];
-    genvar l;
+    localparam integer RA = A - 1 - BA;  // row bits within a slot
+    wire [2*NB*W-1:0] bank_q;            // bank (s, b) at index s*NB + b
+    wire [NB-1:0] dm;                    // DMA write mask and data padded to NB words
+    wire [NB*W-1:0] dwv;
+    genvar s, b, l;
     generate
-        for (l = 0; l < NL; l = l + 1) begin : g_lane
-            assign lrdata[l*W +: W] = mem[laddr[l*A +: A]];
+        if (NB > PLANES) begin : g_pad
+            assign dm = {{(NB-PLANES){1'b0}}, dwmask};
+            assign dwv = {{((NB-PLANES)*W){1'b0}}, dwdata};
+        end else begin : g_nopad
+            assign dm = dwmask;
+            assign dwv = dwdata;
         end
-        for (l = 0; l < LANES; l = l + 1) begin : g_drd
-            assign drdata[l*W +: W] = mem[draddr + l[A-1:0]];
+        for (s = 0; s < 2; s = s + 1) begin : g_slot
+            for (b = 0; b < NB; b = b + 1) begin : g_bank
+                // DMA side: the word of a DMA write or read that falls in this bank
+                wire [BA-1:0] wi = b[BA-1:0] - dwaddr[BA-1:0];
+                wire [BA:0] wlo = {1'b0, dwaddr[BA-1:0]} + {1'b0, wi};
+                wire [RA-1:0] dwrow = dwaddr[A-2:BA] + {{(RA-1){1'b0}}, wlo[BA]};
+                wire d_we = dm[wi] && dwaddr[A-1] == s[0];
+                wire [BA-1:0] ri = b[BA-1:0] - draddr[BA-1:0];
+                wire [BA:0] rlo = {1'b0, draddr[BA-1:0]} + {1'b0, ri};
+                wire [RA-1:0] drrow = draddr[A-2:BA] + {{(RA-1){1'b0}}, rlo[BA]};
+                wire d_re = dre && draddr[A-1] == s[0];
+                // lane side: the lane that writes (reads) this bank, if any
+                reg l_we;
+                reg [RA-1:0] lwrow, lrrow;
+                reg [W-1:0] lwd;
+                integer i;
+                always @* begin
+                    l_we = 1'b0;
+                    lwrow = {RA{1'b0}};
+                    lwd = {W{1'b0}};
+                    lrrow = {RA{1'b0}};
+                    for (i = 0; i < NL; i = i + 1) begin
+                        if (lwe && lwaddr[i*A +: BA] == b[BA-1:0] && lwaddr[i*A + A-1] == s[0])
+                        begin
+                            l_we = 1'b1;
+                            lwrow = lwaddr[i*A + BA +: RA];
+                            lwd = lwdata[i*W +: W];
+                        end
+                        if (lraddr[i*A +: BA] == b[BA-1:0]) lrrow = lraddr[i*A + BA +: RA];
+                    end
+                end
+                wire we = l_we || d_we;
+                wire [RA-1:0] wrow = l_we ? lwrow : dwrow;
+                wire [W-1:0] wd = l_we ? lwd : dwv[wi*W +: W];
+                wire [RA-1:0] rrow = d_re ? drrow : lrrow;
+                wire [W-1:0] q;
+                dna_ram #(.W(W), .D(D/NB), .A(RA)) u_ram (
+                    .clk(clk), .we(we), .waddr(wrow), .wdata(wd), .raddr(rrow), .rdata(q));
+                reg hit;
+                reg [W-1:0] wd_q;
+                always @(posedge clk) begin
+                    hit <= we && (wrow == rrow);
+                    wd_q <= wd;
+                end
+                assign bank_q[(s*NB + b)*W +: W] = hit ? wd_q : q;
+            end
+        end
+        for (l = 0; l < NL; l = l + 1) begin : g_lane
+            reg [BA:0] sel;  // {slot, bank} this lane read at the last edge
+            always @(posedge clk) sel <= {lraddr[l*A + A-1], lraddr[l*A +: BA]};
+            assign lrdata[l*W +: W] = bank_q[sel*W +: W];
+        end
+        for (l = 0; l < LANES; l = l + 1) begin : g_dma
+            reg [BA:0] sel;
+            always @(posedge clk)
+                sel <= {draddr[A-1], draddr[BA-1:0] + l[BA-1:0]};
+            assign drdata[l*W +: W] = bank_q[sel*W +: W];
         end
     endgenerate
-    integer i;
-    always @(posedge clk) begin
-        if (lwe)
-            for (i = 0; i < NL; i = i + 1) mem[laddr[i*A +: A]] <= lwdata[i*W +: W];
-        for (i = 0; i < PLANES; i = i + 1)
-            if (dwmask[i]) mem[dwaddr + i[A-1:0]] <= dwdata[i*W +: W];
-    end
 endmodule
 `default_nettype wire

@@ -1,7 +1,9 @@
 // dna_wr_runs: DMA write client for outputs. Each run is split into AXI INCR bursts (at
 // 4 KiB) at one burst per cycle; address and beat queues then stream AW and W
 // independently, one beat per cycle, so runs that fit a beat cost one cycle each.
-// Beats read accumulator words from the output global buffer: final runs requantise
+// Beats read accumulator words from the output global buffer, which reads synchronously:
+// a beat is read as it enters the data stage (d_*), and the data stage keeps presenting
+// its address while W stalls, so its words stay at the buffer's output; final runs requantise
 // every word, clamp(round_shift((acc + bias) * M, shift), lo, hi) (docs/quantisation.md,
 // 64-bit exact) and store E-byte activations; partial-sum runs store the raw accumulator
 // in P bytes. Per-channel bias, M, shift come from the param RAM at the run's channel.
@@ -29,6 +31,7 @@ module dna_wr_runs #(
     input  wire [BW-1:0]        run_nv,
     input  wire signed [31:0]   act_min,
     input  wire signed [31:0]   act_max,
+    output wire                 gb_re,
     output wire [A-1:0]         gb_raddr,
     input  wire [BUSB/E*ACCW-1:0] gb_rdata,
     output wire [PA-1:0]        par_addr,
@@ -95,37 +98,60 @@ module dna_wr_runs #(
     wire [BQW-1:0] bq_dout;
     dna_fifo #(.W(BQW), .AW(QA)) u_bq (
         .clk(clk), .rst_n(rst_n), .push(go), .din({fin, s0, k32[BW-1:0], a0[OB-1:0], par}),
-        .pop(w_hs && wlast), .dout(bq_dout), .empty(bq_empty), .full(bq_full));
+        .pop(adv && a_last), .dout(bq_dout), .empty(bq_empty), .full(bq_full));
 
-    // ---------------- beats
+    // ---------------- beats: address stage (from the burst queue) -> data stage -> W
     reg b_act;
     reg [A-1:0] b_src;
     reg [BW-1:0] b_rem;
     reg [OB-1:0] b_off;
-    wire h_fin = bq_dout[BQW-1];
+    wire a_fin = bq_dout[BQW-1];
     wire [A-1:0] c_src = b_act ? b_src : bq_dout[BW+OB+86 +: A];
     wire [BW-1:0] c_rem = b_act ? b_rem : bq_dout[OB+86 +: BW];
     wire [OB-1:0] c_off = b_act ? b_off : bq_dout[86 +: OB];
-    wire signed [63:0] bias = bq_dout[63:0];
-    wire [15:0] mul = bq_dout[79:64];
-    wire [5:0] sh = bq_dout[85:80];
-    wire [31:0] ebc = h_fin ? E : P;
-    wire [31:0] avail = (BUSB - {{(32-OB){1'b0}}, c_off}) / ebc;
+    wire [31:0] a_ebc = a_fin ? E : P;
+    wire [31:0] avail = (BUSB - {{(32-OB){1'b0}}, c_off}) / a_ebc;
     wire [31:0] crem32 = {{(32-BW){1'b0}}, c_rem};
-    wire [31:0] bk = (crem32 < avail) ? crem32 : avail;
+    wire [31:0] a_bk = (crem32 < avail) ? crem32 : avail;
+    wire a_last = a_bk == crem32;
+    reg d_v, d_fin, d_last;
+    reg [A-1:0] d_src;
+    reg [OB-1:0] d_off;
+    reg [BW-1:0] d_bk;
+    reg [85:0] d_par;
     wire w_hs = wvalid && wready;
-    assign wvalid = !bq_empty;
-    assign wlast = bk == crem32;
-    assign gb_raddr = c_src;
+    wire adv = !bq_empty && (!d_v || w_hs);  // a beat moves to the data stage
+    assign gb_re = adv || d_v;
+    assign gb_raddr = adv ? c_src : d_src;
     always @(posedge clk) begin
-        if (!rst_n) b_act <= 1'b0;
-        else if (w_hs) begin
-            b_act <= !wlast;
-            b_src <= c_src + bk[A-1:0];
-            b_rem <= c_rem - bk[BW-1:0];
-            b_off <= {OB{1'b0}};
+        if (!rst_n) begin
+            b_act <= 1'b0;
+            d_v <= 1'b0;
+        end else begin
+            if (w_hs) d_v <= 1'b0;
+            if (adv) begin
+                b_act <= !a_last;
+                b_src <= c_src + a_bk[A-1:0];
+                b_rem <= c_rem - a_bk[BW-1:0];
+                b_off <= {OB{1'b0}};
+                d_v <= 1'b1;
+                d_fin <= a_fin;
+                d_last <= a_last;
+                d_src <= c_src;
+                d_off <= c_off;
+                d_bk <= a_bk[BW-1:0];
+                d_par <= bq_dout[85:0];
+            end
         end
     end
+    wire h_fin = d_fin;
+    wire signed [63:0] bias = d_par[63:0];
+    wire [15:0] mul = d_par[79:64];
+    wire [5:0] sh = d_par[85:80];
+    wire [31:0] ebc = h_fin ? E : P;
+    wire [31:0] bk = {{(32-BW){1'b0}}, d_bk};
+    assign wvalid = d_v;
+    assign wlast = d_last;
 
     // lanes: requantised activations and raw partial sums
     wire signed [63:0] lo64 = {{32{act_min[31]}}, act_min};
@@ -148,8 +174,8 @@ module dna_wr_runs #(
         for (i = 0; i < LP; i = i + 1)
             pp[i*8*P +: 8*P] = {{(8*P-ACCW){gb_rdata[i*ACCW + ACCW-1]}}, gb_rdata[i*ACCW +: ACCW]};
     end
-    assign wdata = (h_fin ? pf : pp) << {c_off, 3'b000};
-    wire [31:0] lo_b = {{(32-OB){1'b0}}, c_off};
+    assign wdata = (h_fin ? pf : pp) << {d_off, 3'b000};
+    wire [31:0] lo_b = {{(32-OB){1'b0}}, d_off};
     wire [31:0] nbytes = bk * ebc;
     genvar j;
     generate
@@ -158,10 +184,10 @@ module dna_wr_runs #(
             assign wstrb[j] = rel < nbytes;
         end
     endgenerate
-    assign idle = !busy_s && aq_empty && bq_empty;
+    assign idle = !busy_s && aq_empty && bq_empty && !d_v;
     // Unused: high bits of helpers (zero by construction), param bytes 11..15, upper
     // bits of the rounding intermediates (exact in 64 bits by the quantisation contract).
-    wire unused_w = &{1'b0, span[31:OB+8], span[OB-1:0], k32[31:BW], bk[31:BW],
+    wire unused_w = &{1'b0, span[31:OB+8], span[OB-1:0], k32[31:BW], a_bk[31:BW],
                       par_data[127:86], r[63:32], to4k[31:13], q[31:8*E], a0[OB-1:0]};
 endmodule
 `default_nettype wire
