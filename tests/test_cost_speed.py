@@ -93,7 +93,8 @@ def test_visits_equal_the_fetches_rule(follow_k):
     factors[factors == 3] = 1  # many bound-1 loops
     order = torch.rand(batch, n_layers, 3, 7, generator=gen).argsort(-1)
     fk = torch.tensor([follow_k, False, follow_k])
-    g, r = _visits(factors, order, fk if follow_k else None)
+    f2 = factors[..., :2, :].permute(2, 3, 0, 1).contiguous()  # (2, 7, B, L) dram, gb
+    g, r = _visits(f2, order, fk if follow_k else None)
     rel = REL.expand(n_layers, 3, 7).clone()
     rel[:, 0, 1] = fk
     for lvl, got in ((1, g), (2, r)):

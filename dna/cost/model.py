@@ -29,10 +29,11 @@ from dna.space.gads.batch import F64, LayerSet, MappingBatch, tile_words_batch
 from dna.space.gads.typed import RELEVANT, TENSORS, window_band, window_rows
 from dna.workload.ir import DIMS
 
-_POS = torch.arange(1, len(DIMS) + 1)  # 1-based loop positions
 # `_visits` spells the relevance out by dim: N Y X and C R S (inputs), K C R S, N K Y X.
 assert [set(RELEVANT[t]) for t in TENSORS] == [set("NCYXRS"), set("KCRS"), set("NKYX")]
 assert tuple(DIMS) == tuple("NKCYXRS")
+_POS = torch.arange(1.0, len(DIMS) + 1, dtype=F64)  # 1-based loop positions
+_I = {d: i for i, d in enumerate(DIMS)}
 
 # Layer x point pairs per chunk of a large batch (`evaluate`): benchmarks/cost_model.py
 # peaks at 16k-64k pairs. Unchunked (the model before issue #16) 1M pairs ran at 41-45%
@@ -64,51 +65,83 @@ def outstanding_bits(clock_mhz: float) -> int:
 BURST_BEATS = 16
 
 
-def _visits(factors: torch.Tensor, order: torch.Tensor, follow_k: torch.Tensor | None
+def _visits(f2: torch.Tensor, order: torch.Tensor, follow_k: torch.Tensor | None
             ) -> tuple[torch.Tensor, torch.Tensor]:
     """(GB tile visits, array tile visits), each (3, B, L). A tile changes whenever a
     relevant loop with bound > 1 advances, so its visits are the product of all bounds down
     to the innermost such loop (1 if there is none), over the dram loops for GB tiles and
     over the dram then gb loops for array tiles. The hardware lowering places its tile
-    loads by the same rule (hwgen.nest `Nest.reload_pos`). `factors`, `order` (B, L, 3, 7) as in MappingBatch;
-    `follow_k` (L,) bool, None when no layer's inputs follow K."""
-    o, f2 = order[..., :2, :], factors[..., :2, :]  # (B, L, 2, 7) dram and gb levels
-    pos = torch.empty_like(o).scatter_(-1, o, _POS.to(o.device).expand_as(o))  # 1-based
-    live = torch.where(f2 > 1, pos, 0).permute(3, 2, 0, 1).contiguous()  # (7, 2, B, L)
-    n, k, c, y, x, r, s = live  # position of each advancing loop (0: bound 1)
+    loads by the same rule (hwgen.nest `Nest.reload_pos`). `f2` (2, 7, B, L) dram and gb
+    bounds, `order` (B, L, 3, 7) as in MappingBatch; `follow_k` (L,) bool, None when no
+    layer's inputs follow K.
+
+    Dim by dim rather than along the loop order: that product is every relevant bound
+    (advancing ones lie at or above the innermost, the others are 1) times the irrelevant
+    bounds whose loops lie above it. All integers, with 0/1 indicators for selections."""
+    o2 = order[..., :2, :]  # (B, L, 2, 7)
+    pos = torch.empty_like(f2)  # (2, 7, B, L) 1-based loop position per dim
+    pos.permute(2, 3, 0, 1).scatter_(-1, o2, _POS.to(o2.device).expand_as(o2))
+    fm1 = f2 - 1
+    live = torch.clamp(fm1, max=1.0).mul_(pos)  # position of each advancing loop, else 0
+    n, k, c, y, x, r, s = live.unbind(1)  # (2, B, L) each
     nyx = torch.maximum(torch.maximum(n, y), x)
     crs = torch.maximum(torch.maximum(c, r), s)
-    last_i = torch.maximum(nyx, crs)
+    last_i = torch.maximum(nyx, crs)  # innermost advancing relevant loop, 0: none
     if follow_k is not None:
-        last_i = torch.where(follow_k, torch.maximum(last_i, k), last_i)
-    last = torch.stack([last_i, torch.maximum(crs, k), torch.maximum(nyx, k)], -1)
-    ordered = f2.gather(-1, o)  # (B, L, 2, 7) bounds outer -> inner
-    cp = torch.ones(*ordered.shape[:-1], 8, dtype=ordered.dtype, device=ordered.device)
-    torch.cumprod(ordered, -1, out=cp[..., 1:])
-    g = cp.gather(-1, last.permute(1, 2, 0, 3)).permute(2, 3, 0, 1)  # (2, 3, B, L)
-    return g[0], torch.where(last[1].permute(2, 0, 1) > 0, cp[..., 0, 7] * g[1], g[0])
+        last_i = torch.maximum(last_i, k * follow_k)
+    last = (last_i, torch.maximum(crs, k), torch.maximum(nyx, k))
+
+    def above(d: str, t: int) -> torch.Tensor:
+        """Bound of irrelevant dim d if its loop lies above tensor t's innermost one, else 1."""
+        i = _I[d]
+        above = (last[t] - pos[:, i]).clamp_(0.0, 1.0)
+        if t == 0 and follow_k is not None:  # K is relevant to inputs that follow it
+            above = torch.maximum(above, follow_k.to(F64))
+        return above.mul_(fm1[:, i]).add_(1.0)
+
+    fn, fk, fc, fy, fx, fr, fs = f2.unbind(1)
+    fnyx, fcrs = fn * (fy * fx), fc * (fr * fs)
+    v = torch.empty((3,) + fn.shape, dtype=F64, device=fn.device)  # (3, 2, B, L)
+    torch.mul(fnyx * fcrs, above("K", 0), out=v[0])
+    torch.mul(fk * fcrs, above("N", 1) * above("Y", 1) * above("X", 1), out=v[1])
+    torch.mul(fk * fnyx, above("C", 2) * above("R", 2) * above("S", 2), out=v[2])
+    gb, v_gb = v[:, 0], v[:, 1]
+    total = fnyx[0] * fcrs[0] * fk[0]  # (B, L) all dram bounds
+    below = torch.stack([t[1] for t in last]).clamp_(max=1.0)  # (3, B, L) a gb loop counts
+    return gb.contiguous(), (total * v_gb).sub_(gb).mul_(below).add_(gb)
 
 
-def _dram_runs(ext: torch.Tensor, bounds: torch.Tensor, stride: torch.Tensor,
-               follow_k: torch.Tensor | None) -> torch.Tensor:
-    """Contiguous DRAM runs of a GB tile with extents `ext` (7, B, L) -> (3, B, L).
+def _tiles(ext: torch.Tensor, bounds: torch.Tensor, stride: torch.Tensor,
+           follow_k: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor]:
+    """Words per tensor of tiles with extents `ext` (7, T, B, L) -> (3, T, B, L)
+    (`tile_words_batch`), and the contiguous DRAM runs of the first kind, the GB tile,
+    (3, B, L).
 
     Layouts: activations NCHW, weights (K, C, R, S). Inputs: one run per stored row (per
     window when stride > S leaves column gaps). Weights: one run per (k, c, r) row, inner
     dims the tile covers exactly merge into longer runs. Outputs: one run per (n, k, y)
     row, or per (n, k) plane when the tile spans whole rows.
     """
-    n, k, c, y, x, r, s = ext
-    bc, bx, br, bs = (bounds[:, i] for i in (2, 4, 5, 6))
-    rows = window_rows(y, r, stride, torch.minimum)
-    gapped = ~window_band(x, s, stride)
+    n, k, c, y, x, r, s = ext  # (T, B, L) each
+    xm1 = x - 1
+    band_x = xm1 * stride + s  # `window_rows` and `window_band`, all integers
+    xs = x * s
+    rows = torch.minimum(y * r, (y - 1) * stride + r)
     ch = c if follow_k is None else torch.where(follow_k, k, c)
-    runs_i = n * ch * rows * torch.where(gapped, x, 1.0)
+    words = torch.empty((3,) + n.shape, dtype=F64, device=n.device)
+    torch.mul(n * ch * rows, torch.minimum(xs, band_x), out=words[0])
+    torch.mul(k * c * r, s, out=words[1])
+    torch.mul(n * k * y, x, out=words[2])
+    n, k, c, y, x, r, s, ch, rows, xm1 = (t[0] for t in (n, k, c, y, x, r, s, ch, rows, xm1))
+    bc, bx, br, bs = (bounds[:, i] for i in (2, 4, 5, 6))
+    gapped = (band_x[0] - xs[0]).clamp_(0.0, 1.0)  # stride > S leaves column gaps
+    runs = torch.empty((3,) + n.shape, dtype=F64, device=n.device)
+    torch.mul(n * ch * rows, gapped.mul_(xm1).add_(1.0), out=runs[0])
     kc = k * c
-    runs_w = torch.where(s == bs, torch.where(r == br, torch.where(c == bc, 1.0, k), kc),
-                         kc * r)
-    runs_o = n * k * torch.where(x == bx, 1.0, y)
-    return torch.stack([runs_i, runs_w, runs_o])
+    torch.where(s == bs, torch.where(r == br, torch.where(c == bc, 1.0, k), kc), kc * r,
+                out=runs[1])
+    torch.mul(n * k, torch.where(x == bx, 1.0, y), out=runs[2])
+    return words, runs
 
 
 @dataclass(frozen=True)
@@ -130,25 +163,24 @@ class _Counts:
 
 def _counts(layers: LayerSet, m: MappingBatch) -> _Counts:
     """Visits, tiles and runs of every layer under every mapping (docs/cost_model.md §2)."""
-    stride = layers.stride
     fk = layers.follow_k if any(layers.depthwise) else None
-    f = m.factors.permute(2, 3, 0, 1).contiguous()  # (3, 7, B, L) dram, gb, rf
-    sp = m.spatial.permute(2, 0, 1).contiguous()  # (7, B, L)
-    fetch_gb, fetch_rf = _visits(m.factors, m.order, fk)
-    f_dram, f_gb, f_rf = f
-    array_ext = sp * f_rf
-    gb_ext = f_gb * array_ext
-    ext = torch.stack([gb_ext, array_ext, f_rf, sp], 1)  # (7, 4, B, L)
-    words = tile_words_batch(ext, stride, fk, dim=0)  # (3, 4, B, L)
-    n, k, _, y, x, _, _ = f_dram
+    f = m.factors.permute(2, 3, 0, 1)  # (3, 7, B, L) dram, gb, rf
+    ext = torch.empty((7, 4) + m.chunk.shape, dtype=F64, device=f.device)  # per dim:
+    ext[:, 2] = f[2]  # RF tile (one PE)
+    ext[:, 3] = m.spatial.permute(2, 0, 1)  # PEs along the dim
+    torch.mul(ext[:, 3], ext[:, 2], out=ext[:, 1])  # array tile
+    f2 = f[:2].contiguous()  # (2, 7, B, L) dram, gb
+    torch.mul(f2[1], ext[:, 1], out=ext[:, 0])  # GB tile
+    words, runs = _tiles(ext, layers.bounds, layers.stride, fk)  # (3, 4, B, L), (3, B, L)
+    fetch_gb, fetch_rf = _visits(f2, m.order, fk)
+    n, k, _, y, x, _, _ = f2[0]
     distinct_gb = n * k * y * x
-    gn, gk, _, gy, gx, _, _ = f_gb
+    gn, gk, _, gy, gx, _, _ = f2[1]
     return _Counts(
-        compute_cycles=f.prod(0).prod(0), pes=sp.prod(0), fetch_gb=fetch_gb,
-        fetch_rf=fetch_rf, distinct_gb=distinct_gb,
+        compute_cycles=f2.flatten(0, 1).prod(0) * ext[:, 2].prod(0), pes=ext[:, 3].prod(0),
+        fetch_gb=fetch_gb, fetch_rf=fetch_rf, distinct_gb=distinct_gb,
         distinct_rf=distinct_gb * (gn * gk * gy * gx), gb_tile=words[:, 0],
-        array_tile=words[:, 1], rf_tile=words[:, 2], banks=words[:, 3],
-        gb_runs=_dram_runs(gb_ext, layers.bounds, stride, fk))
+        array_tile=words[:, 1], rf_tile=words[:, 2], banks=words[:, 3], gb_runs=runs)
 
 
 @dataclass(frozen=True)
@@ -230,8 +262,33 @@ def dram_timing(c: _Counts, target: Target, bits: int, rep: torch.Tensor,
     drains and is written back after the last: they are the fill + drain, not the steady
     state (docs/cost_model.md section 3).
     """
+    d = _dram_terms(c, target, bits, rep)
+    return *_dram_cycles(d, target, wait), _queue_load(d, target)
+
+
+@dataclass(frozen=True)
+class _DramTerms:
+    """What `dram_timing` derives without the request latency, (B, L) or (2, B, L) for
+    inputs and weights; a pipeline evaluates the latency twice (`_queue_wait`)."""
+
+    t_in: torch.Tensor  # (2, B, L) cycles of an input, weight GB tile transfer
+    t_fin: torch.Tensor  # cycles of a final output tile write-back
+    t_ps: torch.Tensor  # cycles of a partial-sum tile write-back (or read-back)
+    moves_in: torch.Tensor  # (2, B, L) steady input, weight visits (all but the first)
+    evicts: torch.Tensor  # steady output write-backs of complete tiles (all but the last)
+    revisits: torch.Tensor  # output visits that read partial sums back
+    rf: torch.Tensor  # (3, B, L) RF-tile fill (or drain) cycles
+    visit_c: torch.Tensor  # (3, B, L) compute cycles per GB visit
+    start: torch.Tensor  # (2, B, L) cycles after a visit starts until its next-but-one
+    # visit's request goes out (its release, or after the other tensor's transfer)
+    chain: torch.Tensor  # an output revisit's chain less its two latencies
+    first: torch.Tensor  # steady cycles of the first visits of output tiles
+    floor: torch.Tensor  # steady cycles the bus and its stalls allow, whatever the latency
+
+
+def _dram_terms(c: _Counts, target: Target, bits: int, rep: torch.Tensor) -> _DramTerms:
+    """The latency-free part of `dram_timing` (its docstring has the model)."""
     bpc = target.dram_bytes_per_cycle
-    lat = dram_latency_cycles(target.clock_mhz) + wait
 
     def xfer(words: torch.Tensor, width_bits: float, runs: torch.Tensor) -> torch.Tensor:
         # bursts touched: runs start at element-aligned offsets, uniformly over a burst
@@ -239,52 +296,65 @@ def dram_timing(c: _Counts, target: Target, bits: int, rep: torch.Tensor,
         return torch.maximum(burst_bytes / bpc, runs)
 
     fg, f = c.fetch_gb, c.rf_tile  # (3, B, L); f: RF-tile fill (or drain) cycles
-    t_in = xfer(c.gb_tile[:2], bits, c.gb_runs[:2])  # (2, B, L) inputs, weights
-    t_fin = xfer(c.gb_tile[2], bits, c.gb_runs[2])
+    t3 = xfer(c.gb_tile, bits, c.gb_runs)  # (3, B, L) inputs, weights, final outputs
+    t_in, t_fin = t3[:2], t3[2]
     t_ps = xfer(c.gb_tile[2], acc_bits(bits), c.gb_runs[2])
     f_in = fg[:2] * rep  # (2, B, L) visits over all runs
-    distinct = c.distinct_gb * rep
+    moves_in = f_in - 1
+    evicts = c.distinct_gb * rep - 1  # the last write-back is in the drain
     revisits = (fg[2] - c.distinct_gb) * rep
     ps_moves = revisits * t_ps
-    evict = (distinct - 1) * t_fin + ps_moves  # the last write-back is in the drain
-    moves_in = (f_in - 1) * t_in  # (2, B, L)
-    bus = moves_in[0] + moves_in[1] + evict + ps_moves
+    evict = evicts * t_fin + ps_moves
+    moved_in = moves_in * t_in  # (2, B, L)
+    bus = moved_in[0] + moved_in[1] + evict + ps_moves
     visit_c = c.compute_cycles / fg  # (3, B, L) compute per GB visit
     tile_c = c.compute_cycles / c.fetch_rf[:2]  # compute per array tile
     rel = torch.clamp(visit_c[:2] - 2 * tile_c + f[:2], min=0.0)  # release after start
     r_i, r_w = rel
-    ready_i, ready_w = r_i + lat + t_in[0], r_w + lat + t_in[1]  # after the visit starts
     # Changing visit together, the later request waits for the earlier one's data.
     together = fg[0] == fg[1]
     w_first = r_w <= r_i
-    ready_i = torch.where(together & w_first,
-                          lat + torch.maximum(r_i, r_w + t_in[1]) + t_in[0], ready_i)
-    ready_w = torch.where(together & ~w_first,
-                          lat + torch.maximum(r_w, r_i + t_in[0]) + t_in[1], ready_w)
-    ready = torch.stack([ready_i, ready_w])
-    visit = (f_in - 1) * torch.maximum(visit_c[:2], (ready + f[:2]) / 2)  # (2, B, L)
-    t_o, f_o = visit_c[2], f[2]
-    outs = (revisits * torch.maximum(t_o, (t_o + 2 * f_o + 2 * t_ps + 2 * lat) / 2)
-            + (distinct - 1) * torch.maximum(t_o, (t_o + f_o + t_fin) / 2))
-    steady = torch.maximum(torch.maximum(bus, outs), visit.amax(0))
-    steady = torch.maximum(steady, _bus_stalls(c, bus, t_in, f_in, visit_c, rep))
+    start = torch.stack([
+        torch.where(together & w_first, torch.maximum(r_i, r_w + t_in[1]), r_i),
+        torch.where(together & ~w_first, torch.maximum(r_w, r_i + t_in[0]), r_w)])
+    t_o = visit_c[2]
+    first = evicts * torch.maximum(t_o, (t_o + f[2] + t_fin) / 2)
+    stalls = _bus_stalls(c, bus, t_in, moves_in, visit_c, rep)
+    return _DramTerms(t_in, t_fin, t_ps, moves_in, evicts, revisits, f, visit_c, start,
+                      t_o + 2 * f[2] + 2 * t_ps, first, torch.maximum(bus, stalls))
+
+
+def _dram_cycles(d: _DramTerms, target: Target, wait: torch.Tensor | float = 0.0
+                 ) -> tuple[torch.Tensor, torch.Tensor]:
+    """(steady DRAM cycles, fill + drain cycles) (B, L) at the DRAM latency plus `wait`."""
+    lat = dram_latency_cycles(target.clock_mhz) + wait
+    f, t_in = d.rf, d.t_in
+    ready = lat + d.start + t_in  # (2, B, L) after the visit starts
+    visit = d.moves_in * torch.maximum(d.visit_c[:2], (ready + f[:2]) / 2)  # (2, B, L)
+    t_o = d.visit_c[2]
+    outs = d.revisits * torch.maximum(t_o, (d.chain + 2 * lat) / 2) + d.first
+    steady = torch.maximum(torch.maximum(d.floor, outs), visit.amax(0))
     fill = lat + t_in[0] + t_in[1] + torch.maximum(f[0], f[1])
-    drain = f[2] + t_fin + lat
-    # queueing load on the other chunks (`_queue_wait`): transfer count x cycles x the
-    # wait a request arriving meanwhile sees, t / 2 on average, but never more than the
-    # queue a client keeps ahead (2^QA bursts) once a transfer is longer
+    drain = f[2] + d.t_fin + lat
+    return steady, fill + drain
+
+
+def _queue_load(d: _DramTerms, target: Target) -> torch.Tensor:
+    """(B, L) queueing load of a layer's steady transfers on the other chunks
+    (`_queue_wait`): transfer count x cycles x the wait a request arriving meanwhile sees,
+    t / 2 on average, but never more than the queue a client keeps ahead (2^QA bursts)
+    once a transfer is longer."""
     window = 2.0 * (1 << outstanding_bits(target.clock_mhz)) * BURST_BEATS * \
-        bus_bytes_for(target) / bpc
+        bus_bytes_for(target) / target.dram_bytes_per_cycle
 
     def load(t: torch.Tensor) -> torch.Tensor:
         return t * torch.clamp(t, max=window)
 
-    sq = ((f_in[0] - 1) * load(t_in[0]) + (f_in[1] - 1) * load(t_in[1])
-          + (distinct - 1) * load(t_fin) + 2 * revisits * load(t_ps))
-    return steady, fill + drain, sq
+    return (d.moves_in[0] * load(d.t_in[0]) + d.moves_in[1] * load(d.t_in[1])
+            + d.evicts * load(d.t_fin) + 2 * d.revisits * load(d.t_ps))
 
 
-def _bus_stalls(c: _Counts, bus: torch.Tensor, t_in: torch.Tensor, f_in: torch.Tensor,
+def _bus_stalls(c: _Counts, bus: torch.Tensor, t_in: torch.Tensor, moves_in: torch.Tensor,
                 visit_c: torch.Tensor, rep: torch.Tensor) -> torch.Tensor:
     """(B, L) cycles of a saturated bus that serves reads in request order: a visit
     transfer longer than the one-visit cushion of a tensor that changes visit more often
@@ -296,7 +366,7 @@ def _bus_stalls(c: _Counts, bus: torch.Tensor, t_in: torch.Tensor, f_in: torch.T
         cushion = torch.minimum(*(torch.where(fg[u] > fg[t], visit_c[u], math.inf)
                                   for u in (o, 2)))
         excess = torch.clamp(t_in[t] - cushion, min=0.0)
-        stalls.append(comp + (f_in[t] - 1) * excess)
+        stalls.append(comp + moves_in[t] * excess)
     return torch.where(bus >= comp, torch.maximum(*stalls), 0.0)
 
 
@@ -430,7 +500,8 @@ def _evaluate(layers: LayerSet, m: MappingBatch, target: Target, bits: int) -> C
     dram_bits = ((dram_rd[0] * bits + dram_rd[1] * bits + dram_rd[2] * abits) + final * bits
                  + (dram_wr - final) * abits) * rep
     dram_bytes = dram_bits / 8
-    dram_cycles, overhead, transfers = dram_timing(c, target, bits, rep)
+    terms = _dram_terms(c, target, bits, rep)
+    dram_cycles, overhead = _dram_cycles(terms, target)
 
     gb_rw = _psums(c.fetch_rf, c.distinct_rf, c.array_tile)  # (3, B, L) GB -> array
     gb_rw[2] += c.fetch_rf[2] * c.array_tile[2]  # + array -> GB (outputs)
@@ -443,9 +514,9 @@ def _evaluate(layers: LayerSet, m: MappingBatch, target: Target, bits: int) -> C
     latency = steady + overhead
     ops = _ops(layers, m, target, bits)
     if n_chunks > 1 and bool(m.pipeline.any()):  # chunks at once: queueing for the DRAM
-        wait = _queue_wait(transfers, dram_bytes / target.dram_bytes_per_cycle, latency, m,
-                           ops, n_chunks)
-        dram_cycles, overhead, _ = dram_timing(c, target, bits, rep, wait)
+        wait = _queue_wait(_queue_load(terms, target), dram_bytes / target.dram_bytes_per_cycle,
+                           latency, m, ops, n_chunks)
+        dram_cycles, overhead = _dram_cycles(terms, target, wait)
         steady, bound = torch.stack([compute, dram_cycles, gb_cycles], -1).max(-1)
         latency = steady + overhead
 
