@@ -32,8 +32,11 @@ from dna.workload.ir import DIMS
 # `_visits` spells the relevance out by dim: N Y X and C R S (inputs), K C R S, N K Y X.
 assert [set(RELEVANT[t]) for t in TENSORS] == [set("NCYXRS"), set("KCRS"), set("NKYX")]
 assert tuple(DIMS) == tuple("NKCYXRS")
-_POS = torch.arange(1.0, len(DIMS) + 1, dtype=F64)  # 1-based loop positions
+_POS = torch.arange(1, len(DIMS) + 1, dtype=torch.int8)  # 1-based loop positions
 _I = {d: i for i, d in enumerate(DIMS)}
+# Stands for "no such cycle count" in a minimum: x + _FAR rounds to _FAR for any count x the
+# model forms (far below 1e290), and count - _FAR clamps to 0, as inf would.
+_FAR = 1e300
 
 # Layer x point pairs per chunk of a large batch (`evaluate`): benchmarks/cost_model.py
 # peaks at 16k-64k pairs. Unchunked (the model before issue #16) 1M pairs ran at 41-45%
@@ -79,35 +82,34 @@ def _visits(f2: torch.Tensor, order: torch.Tensor, follow_k: torch.Tensor | None
     (advancing ones lie at or above the innermost, the others are 1) times the irrelevant
     bounds whose loops lie above it. All integers, with 0/1 indicators for selections."""
     o2 = order[..., :2, :]  # (B, L, 2, 7)
-    pos = torch.empty_like(f2)  # (2, 7, B, L) 1-based loop position per dim
-    pos.permute(2, 3, 0, 1).scatter_(-1, o2, _POS.to(o2.device).expand_as(o2))
+    # positions and 0/1 indicators are small integers: int8, 8 times less memory traffic
+    pos = torch.empty(f2.shape, dtype=torch.int8, device=f2.device)  # (2, 7, B, L)
+    pos.permute(2, 3, 0, 1).scatter_(-1, o2, _POS.to(o2.device).expand_as(o2))  # 1-based
     fm1 = f2 - 1
-    live = torch.clamp(fm1, max=1.0).mul_(pos)  # position of each advancing loop, else 0
+    live = fm1.clamp(max=1.0).to(torch.int8).mul_(pos)  # position of each advancing loop
     n, k, c, y, x, r, s = live.unbind(1)  # (2, B, L) each
     nyx = torch.maximum(torch.maximum(n, y), x)
     crs = torch.maximum(torch.maximum(c, r), s)
     last_i = torch.maximum(nyx, crs)  # innermost advancing relevant loop, 0: none
     if follow_k is not None:
         last_i = torch.maximum(last_i, k * follow_k)
-    last = (last_i, torch.maximum(crs, k), torch.maximum(nyx, k))
-
-    def above(d: str, t: int) -> torch.Tensor:
-        """Bound of irrelevant dim d if its loop lies above tensor t's innermost one, else 1."""
-        i = _I[d]
-        above = (last[t] - pos[:, i]).clamp_(0.0, 1.0)
-        if t == 0 and follow_k is not None:  # K is relevant to inputs that follow it
-            above = torch.maximum(above, follow_k.to(F64))
-        return above.mul_(fm1[:, i]).add_(1.0)
-
+    last_w, last_o = torch.maximum(crs, k), torch.maximum(nyx, k)
+    # each dim's bound if its loop lies above the innermost loop of the tensor it is
+    # irrelevant to (N: weights, K: inputs, C: outputs, ...), else 1
+    irr = torch.stack([last_w, last_i, last_o, last_w, last_w, last_o, last_o], 1)
+    above = irr.sub_(pos).clamp_(0, 1)  # (2, 7, B, L)
+    if follow_k is not None:  # K is relevant to inputs that follow it
+        torch.maximum(above[:, 1], follow_k.to(above.dtype), out=above[:, 1])
+    an, ak, ac, ay, ax, ar, as_ = fm1.mul_(above.to(F64)).add_(1.0).unbind(1)
     fn, fk, fc, fy, fx, fr, fs = f2.unbind(1)
     fnyx, fcrs = fn * (fy * fx), fc * (fr * fs)
     v = torch.empty((3,) + fn.shape, dtype=F64, device=fn.device)  # (3, 2, B, L)
-    torch.mul(fnyx * fcrs, above("K", 0), out=v[0])
-    torch.mul(fk * fcrs, above("N", 1) * above("Y", 1) * above("X", 1), out=v[1])
-    torch.mul(fk * fnyx, above("C", 2) * above("R", 2) * above("S", 2), out=v[2])
+    torch.mul(fnyx * fcrs, ak, out=v[0])
+    torch.mul(fk * fcrs, an * ay * ax, out=v[1])
+    torch.mul(fk * fnyx, ac * ar * as_, out=v[2])
     gb, v_gb = v[:, 0], v[:, 1]
     total = fnyx[0] * fcrs[0] * fk[0]  # (B, L) all dram bounds
-    below = torch.stack([t[1] for t in last]).clamp_(max=1.0)  # (3, B, L) a gb loop counts
+    below = torch.stack([last_i[1], last_w[1], last_o[1]]).clamp_(max=1)  # a gb loop counts
     return gb.contiguous(), (total * v_gb).sub_(gb).mul_(below).add_(gb)
 
 
@@ -207,7 +209,10 @@ class LayerAccesses:
 def _psums(fetch: torch.Tensor, distinct: torch.Tensor, tile: torch.Tensor) -> torch.Tensor:
     """(3, B, L) words read down a level per tensor: visits x tile, outputs less the first
     visit of each distinct tile (partial sums are read back only on revisits)."""
-    return torch.cat([fetch[:2] * tile[:2], ((fetch[2] - distinct) * tile[2])[None]])
+    out = torch.empty(tile.shape, dtype=F64, device=tile.device)
+    torch.mul(fetch[:2], tile[:2], out=out[:2])
+    torch.mul(fetch[2] - distinct, tile[2], out=out[2])
+    return out
 
 
 def layer_accesses(layers: LayerSet, m: MappingBatch) -> LayerAccesses:
@@ -363,27 +368,30 @@ def _bus_stalls(c: _Counts, bus: torch.Tensor, t_in: torch.Tensor, moves_in: tor
     comp = c.compute_cycles * rep
     stalls = []
     for t, o in ((0, 1), (1, 0)):
-        cushion = torch.minimum(*(torch.where(fg[u] > fg[t], visit_c[u], math.inf)
-                                  for u in (o, 2)))
+        # visit_c[u] where tensor u changes visit more often, else _FAR (no cushion)
+        cushion = torch.minimum(*((fg[t] - fg[u] + 1).clamp_(0.0, 1.0).mul_(_FAR)
+                                  .add_(visit_c[u]) for u in (o, 2)))
         excess = torch.clamp(t_in[t] - cushion, min=0.0)
         stalls.append(comp + moves_in[t] * excess)
-    return torch.where(bus >= comp, torch.maximum(*stalls), 0.0)
+    return torch.maximum(*stalls).mul_(bus >= comp)
 
 
 @functools.lru_cache(maxsize=32)
 def _loglog_table(table: tuple[tuple[float, float], ...]) -> tuple[torch.Tensor, torch.Tensor]:
-    """(log x, log y) of a per-access energy table, float64."""
-    return (torch.tensor([math.log(a) for a, _ in table], dtype=F64),
-            torch.tensor([math.log(b) for _, b in table], dtype=F64))
+    """(log x (S,), segments (S - 1, 4)) of a per-access energy table, float64: each
+    segment's log x0, log x1 - log x0, log y0, log y1 - log y0."""
+    lx = torch.tensor([math.log(a) for a, _ in table], dtype=F64)
+    ly = torch.tensor([math.log(b) for _, b in table], dtype=F64)
+    return lx, torch.stack([lx[:-1], lx[1:] - lx[:-1], ly[:-1], ly[1:] - ly[:-1]], -1)
 
 
 def _interp_loglog(table: tuple[tuple[float, float], ...], x: torch.Tensor) -> torch.Tensor:
     """Torch twin of target._interp_loglog (clamped below, extrapolated above)."""
-    xs, ys = (t.to(x.device) for t in _loglog_table(table))
-    lx = x.clamp(min=1.0).log().clamp(min=math.log(table[0][0]))
-    i = torch.searchsorted(xs, lx.contiguous()).clamp(1, len(table) - 1)
-    x0, x1, y0, y1 = xs[i - 1], xs[i], ys[i - 1], ys[i]
-    return torch.exp(y0 + (lx - x0) / (x1 - x0) * (y1 - y0))
+    xs, segments = (t.to(x.device) for t in _loglog_table(table))
+    lx = x.clamp(min=1.0).log().clamp_(min=math.log(table[0][0]))
+    i = torch.searchsorted(xs, lx).clamp_(1, len(table) - 1).sub_(1)
+    x0, dx, y0, dy = segments[i].unbind(-1)
+    return torch.exp(y0 + (lx - x0) / dx * dy)
 
 
 def _per_chunk_max(per_layer: torch.Tensor, chunk: torch.Tensor, n_chunks: int) -> torch.Tensor:
@@ -393,6 +401,14 @@ def _per_chunk_max(per_layer: torch.Tensor, chunk: torch.Tensor, n_chunks: int) 
         return torch.maximum(out, per_layer.amax(1, keepdim=True))
     idx = chunk.unsqueeze(-1).expand_as(per_layer)
     return out.scatter_reduce(1, idx, per_layer, "amax", include_self=True)
+
+
+def _per_layer(per_chunk: torch.Tensor, chunk: torch.Tensor) -> torch.Tensor:
+    """(B, H, K) per chunk -> (K, B, L) of each layer's chunk (a view when H = 1)."""
+    t = per_chunk.permute(2, 0, 1)  # (K, B, H)
+    if t.shape[-1] == 1:
+        return t.expand(-1, -1, chunk.shape[1])
+    return t.contiguous().gather(2, chunk.expand(t.shape[0], -1, -1))
 
 
 def _chunk_banks(moves: torch.Tensor, compute: torch.Tensor, banks: torch.Tensor,
@@ -442,17 +458,19 @@ ENERGY_PARTS = ("mac", "rf", "gb", "dram")
 
 
 def _energy(c: _Counts, m: MappingBatch, target: Target, bits: int, moves: torch.Tensor,
-            gb_words: torch.Tensor, rf_words: torch.Tensor, dram_bits: torch.Tensor
-            ) -> torch.Tensor:
-    """(B, L, 4) energy of one run of each layer's nest: MACs, RF, GB and DRAM accesses
+            gb_words: torch.Tensor, rf_words: torch.Tensor, dram_bits: torch.Tensor,
+            rep: torch.Tensor) -> torch.Tensor:
+    """(B, L, 4) energy of `rep` runs of each layer's nest: MACs, RF, GB and DRAM accesses
     (ENERGY_PARTS), per-access energies from the buffer sizes; `moves` (3, B, L) GB words
-    read and written (array and DRAM sides), `dram_bits` (B, L)."""
+    read and written (array and DRAM sides), `dram_bits` (B, L) of one run."""
     bits_t = torch.tensor([bits, bits, acc_bits(bits)], dtype=F64, device=gb_words.device)
     abits = float(acc_bits(bits))
     gb_bytes = gb_words * bits_t / 8  # (B, H, 3): one buffer per tensor
     rf_bytes = (rf_words * bits_t / 8).sum(-1)  # (B, H): one RF per PE
     gb_pj_h = _interp_loglog(target.sram_pj_table, gb_bytes) * bits_t / 16  # (B, H, 3)
-    rf_pj_in = (_interp_loglog(target.rf_pj_table, rf_bytes) * bits / 16).gather(1, m.chunk)
+    rf_pj_h = _interp_loglog(target.rf_pj_table, rf_bytes) * bits / 16  # (B, H)
+    pj = _per_layer(torch.cat([gb_pj_h, rf_pj_h[..., None]], -1), m.chunk)  # (4, B, L)
+    rf_pj_in = pj[3]
     rf_pj_acc = rf_pj_in * abits / bits  # (B, L)
 
     pe_cycles = c.compute_cycles * c.pes
@@ -461,10 +479,12 @@ def _energy(c: _Counts, m: MappingBatch, target: Target, bits: int, moves: torch
     drain = c.fetch_rf[2] * c.rf_tile[2] * c.pes  # output words out of the RFs
     e_rf = (pe_cycles * 2 * (rf_pj_in + rf_pj_acc) + (fill[0] + fill[1]) * rf_pj_in
             + (fill[2] + drain) * rf_pj_acc)
-    pj = [gb_pj_h[..., t].gather(1, m.chunk) for t in range(3)]
     e_gb = moves[0] * pj[0] + moves[1] * pj[1] + moves[2] * pj[2]
     e_dram = dram_bits * target.dram_pj_per_bit
-    return torch.stack([e_mac, e_rf, e_gb, e_dram], -1)
+    energy = torch.empty(e_mac.shape + (4,), dtype=F64, device=e_mac.device)
+    for i, part in enumerate((e_mac, e_rf, e_gb, e_dram)):
+        torch.mul(part, rep, out=energy[..., i])
+    return energy
 
 
 def evaluate(layers: LayerSet, m: MappingBatch, target: Target, bits: int) -> Costs:
@@ -507,37 +527,43 @@ def _evaluate(layers: LayerSet, m: MappingBatch, target: Target, bits: int) -> C
     gb_rw[2] += c.fetch_rf[2] * c.array_tile[2]  # + array -> GB (outputs)
     banks = _chunk_banks(gb_rw.permute(1, 2, 0), c.compute_cycles, c.banks.permute(1, 2, 0),
                          m.chunk, n_chunks)  # (B, H, 3)
-    at = m.chunk.unsqueeze(-1).expand(-1, -1, 3)  # (B, L, 3) chunk of each layer
-    banks_l = banks.gather(1, at).permute(2, 0, 1)  # (3, B, L)
-    gb_cycles = (gb_rw / banks_l).amax(0) * rep
-    steady, bound = torch.stack([compute, dram_cycles, gb_cycles], -1).max(-1)
+    gb_words = (m.gb_words if m.gb_words is not None
+                else _per_chunk_max(c.gb_tile.permute(1, 2, 0), m.chunk, n_chunks))
+    rf_words = (m.rf_words if m.rf_words is not None
+                else _per_chunk_max(c.rf_tile.permute(1, 2, 0), m.chunk, n_chunks))
+    per_layer = _per_layer(torch.cat([banks, gb_words, rf_words], -1), m.chunk)  # (9, B, L)
+    gb_cycles = (gb_rw / per_layer[:3]).amax(0) * rep
+    steady, bound = _bound(compute, dram_cycles, gb_cycles)
     latency = steady + overhead
     ops = _ops(layers, m, target, bits)
     if n_chunks > 1 and bool(m.pipeline.any()):  # chunks at once: queueing for the DRAM
         wait = _queue_wait(_queue_load(terms, target), dram_bytes / target.dram_bytes_per_cycle,
                            latency, m, ops, n_chunks)
         dram_cycles, overhead = _dram_cycles(terms, target, wait)
-        steady, bound = torch.stack([compute, dram_cycles, gb_cycles], -1).max(-1)
+        steady, bound = _bound(compute, dram_cycles, gb_cycles)
         latency = steady + overhead
 
-    gb_words = (m.gb_words if m.gb_words is not None
-                else _per_chunk_max(c.gb_tile.permute(1, 2, 0), m.chunk, n_chunks))
-    rf_words = (m.rf_words if m.rf_words is not None
-                else _per_chunk_max(c.rf_tile.permute(1, 2, 0), m.chunk, n_chunks))
     moves = gb_rw + dram_rd
     moves[2] += dram_wr
-    energy = _energy(c, m, target, bits, moves, gb_words, rf_words,
-                     dram_bits / rep) * rep[..., None]
+    energy = _energy(c, m, target, bits, moves, gb_words, rf_words, dram_bits / rep, rep)
     r = chunk_resources(m, target, bits, banks, gb_words, rf_words,
                         None if ops is None else ops.buffer_bytes)
-    fits = ((c.gb_tile <= gb_words.gather(1, at).permute(2, 0, 1))
-            & (c.rf_tile <= rf_words.gather(1, at).permute(2, 0, 1))).all(0).all(-1)
+    fits = ((c.gb_tile <= per_layer[3:6]).all(0) & (c.rf_tile <= per_layer[6:]).all(0)).all(-1)
     feasible = r.within_budget & fits & (m.chunk_pes.sum(-1) <= target.max_pes)
     return _network_costs(layers, m, target, ops, r, feasible, compute=compute,
                           dram_cycles=dram_cycles, gb_cycles=gb_cycles, latency_cycles=latency,
                           overhead_cycles=overhead, bound=bound,
                           utilisation=layers.macs / (compute * c.pes), dram_bytes=dram_bytes,
                           energy_pj=energy)
+
+
+def _bound(compute: torch.Tensor, dram: torch.Tensor, gb: torch.Tensor
+           ) -> tuple[torch.Tensor, torch.Tensor]:
+    """(steady cycles, bound) (B, L): the largest of the three and which (0 compute,
+    1 dram, 2 gb; the first on a tie)."""
+    first = torch.maximum(compute, dram)
+    bound = (dram > compute).long().masked_fill_(gb > first, 2)
+    return torch.maximum(first, gb), bound
 
 
 def _queue_wait(sq: torch.Tensor, busy: torch.Tensor, latency: torch.Tensor,
