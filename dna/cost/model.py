@@ -25,7 +25,7 @@ from dna.cost.nodes import node_cost
 from dna.cost.resources import chunk_resources
 from dna.cost.target import Target, bus_bytes_for
 from dna.quant.contract import acc_bits
-from dna.space.gads.batch import F64, LayerSet, MappingBatch, tile_words_batch
+from dna.space.gads.batch import F64, LayerSet, MappingBatch
 from dna.space.gads.typed import RELEVANT, TENSORS, window_band, window_rows
 from dna.workload.ir import DIMS
 
@@ -116,7 +116,7 @@ def _visits(f2: torch.Tensor, order: torch.Tensor, follow_k: torch.Tensor | None
 def _tiles(ext: torch.Tensor, bounds: torch.Tensor, stride: torch.Tensor,
            follow_k: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor]:
     """Words per tensor of tiles with extents `ext` (7, T, B, L) -> (3, T, B, L)
-    (`tile_words_batch`), and the contiguous DRAM runs of the first kind, the GB tile,
+    (as `tile_words_batch`), and the contiguous DRAM runs of the first kind, the GB tile,
     (3, B, L).
 
     Layouts: activations NCHW, weights (K, C, R, S). Inputs: one run per stored row (per
@@ -125,20 +125,17 @@ def _tiles(ext: torch.Tensor, bounds: torch.Tensor, stride: torch.Tensor,
     row, or per (n, k) plane when the tile spans whole rows.
     """
     n, k, c, y, x, r, s = ext  # (T, B, L) each
-    xm1 = x - 1
-    band_x = xm1 * stride + s  # `window_rows` and `window_band`, all integers
-    xs = x * s
-    rows = torch.minimum(y * r, (y - 1) * stride + r)
+    rows = window_rows(y, r, stride, torch.minimum)
     ch = c if follow_k is None else torch.where(follow_k, k, c)
     words = torch.empty((3,) + n.shape, dtype=F64, device=n.device)
-    torch.mul(n * ch * rows, torch.minimum(xs, band_x), out=words[0])
+    torch.mul(n * ch * rows, window_rows(x, s, stride, torch.minimum), out=words[0])
     torch.mul(k * c * r, s, out=words[1])
     torch.mul(n * k * y, x, out=words[2])
-    n, k, c, y, x, r, s, ch, rows, xm1 = (t[0] for t in (n, k, c, y, x, r, s, ch, rows, xm1))
+    n, k, c, y, x, r, s, ch, rows = (t[0] for t in (n, k, c, y, x, r, s, ch, rows))
     bc, bx, br, bs = (bounds[:, i] for i in (2, 4, 5, 6))
-    gapped = (band_x[0] - xs[0]).clamp_(0.0, 1.0)  # stride > S leaves column gaps
+    gapped = ~window_band(x, s, stride)  # stride > S leaves gaps: a run per window
     runs = torch.empty((3,) + n.shape, dtype=F64, device=n.device)
-    torch.mul(n * ch * rows, gapped.mul_(xm1).add_(1.0), out=runs[0])
+    torch.mul(n * ch * rows, (x - 1).mul_(gapped).add_(1.0), out=runs[0])
     kc = k * c
     torch.where(s == bs, torch.where(r == br, torch.where(c == bc, 1.0, k), kc), kc * r,
                 out=runs[1])
