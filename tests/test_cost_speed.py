@@ -15,7 +15,7 @@ from benchmarks.cost_model import random_points
 from dna.cost import model
 from dna.cost.model import Costs, _visits, evaluate
 from dna.cost.target import load_target
-from dna.search.evaluator import search_space
+from dna.search.evaluator import ChunkTuner, search_space
 from dna.space.gads.batch import MappingBatch, network_layers
 from dna.space.gads.tensor import TensorSpace, tensor_space
 from dna.space.gads.typed import RELEVANT, TENSORS
@@ -83,6 +83,19 @@ def test_chunked_batch_equals_whole(monkeypatch):
     whole = evaluate(layers, m, TARGETS["zc706"], 16)
     monkeypatch.setattr(model, "CHUNK_PAIRS", 5 * len(layers))  # chunks of 5 points
     assert not _unequal(evaluate(layers, m, TARGETS["zc706"], 16), whole)
+
+
+def test_chunk_tuner_equals_whole_and_settles():
+    layers = network_layers(get_network("mobilenetv2"))
+    m = _decoded("mobilenetv2", "zc706", 40, 5)
+    whole = evaluate(layers, m, TARGETS["zc706"], 16)
+    tuner = ChunkTuner(choices=(3 * len(layers), 7 * len(layers)), trials=2)
+    for _ in range(3):  # chunks of 3 and 7 points, timed, then the faster one
+        assert not _unequal(tuner.evaluate(layers, m, TARGETS["zc706"], 16), whole)
+    assert tuner.chosen in tuner.choices and min(tuner.timed.values()) >= 2
+    small = _decoded("mobilenetv2", "zc706", 2, 6)  # fits one chunk: one call
+    assert not _unequal(tuner.evaluate(layers, small, TARGETS["zc706"], 16),
+                        evaluate(layers, small, TARGETS["zc706"], 16))
 
 
 @pytest.mark.parametrize("follow_k", [False, True])

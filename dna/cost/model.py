@@ -38,10 +38,12 @@ _I = {d: i for i, d in enumerate(DIMS)}
 # model forms (far below 1e290), and count - _FAR clamps to 0, as inf would.
 _FAR = 1e300
 
-# Layer x point pairs per chunk of a large batch (`evaluate`): benchmarks/cost_model.py
-# peaks at 16k-64k pairs. Unchunked (the model before issue #16) 1M pairs ran at 41-45%
-# of its peak (temporaries past the cache, page faults); in chunks of 16k pairs at 87-88%.
-CHUNK_PAIRS = 16384
+# Layer x point pairs per chunk of a large batch (`evaluate`). Measured on the 2-core
+# machine (load 1.5), 4096 points: VGG16 runs fastest in chunks of 8k pairs (random points
+# 1.93 M pairs/s against 1.81 M at 16k, 1.62 M unchunked; DAS points 1.23 M against 1.16 M
+# and 0.98 M), MobileNetV2 at 8k-16k. DAS times the choices on its machine
+# (dna.search.evaluator.ChunkTuner).
+CHUNK_PAIRS = 8192
 
 # DRAM access (docs/cost_model.md section 3). Latency: about 100 ns from a read request to
 # its data on an LPDDR4 system (controller and interconnect plus tRCD + tCL), the usual
@@ -384,10 +386,15 @@ def _loglog_table(table: tuple[tuple[float, float], ...]) -> tuple[torch.Tensor,
 
 def _interp_loglog(table: tuple[tuple[float, float], ...], x: torch.Tensor) -> torch.Tensor:
     """Torch twin of target._interp_loglog (clamped below, extrapolated above)."""
-    xs, segments = (t.to(x.device) for t in _loglog_table(table))
+    xs, segments = _loglog_table(table)
     lx = x.clamp(min=1.0).log().clamp_(min=math.log(table[0][0]))
-    i = torch.searchsorted(xs, lx).clamp_(1, len(table) - 1).sub_(1)
-    x0, dx, y0, dy = segments[i].unbind(-1)
+    # the segment that holds lx, the first below and the last above the table: counted
+    # over the inner points (searchsorted is ten times slower on a few points)
+    i = torch.zeros(lx.shape, dtype=torch.int64, device=lx.device)
+    for inner in xs[1:-1].tolist():
+        i += lx > inner
+    seg = torch.index_select(segments.to(lx.device), 0, i.view(-1)).view(*lx.shape, 4)
+    x0, dx, y0, dy = seg.unbind(-1)
     return torch.exp(y0 + (lx - x0) / dx * dy)
 
 
@@ -484,23 +491,29 @@ def _energy(c: _Counts, m: MappingBatch, target: Target, bits: int, moves: torch
     return energy
 
 
-def evaluate(layers: LayerSet, m: MappingBatch, target: Target, bits: int) -> Costs:
+def evaluate(layers: LayerSet, m: MappingBatch, target: Target, bits: int, *,
+             chunk_pairs: int = 0) -> Costs:
     """Evaluate B accelerator points on L layers at `bits` precision (docs/cost_model.md).
 
-    Batches over `CHUNK_PAIRS` layer x point pairs run chunk by chunk (same results)."""
-    per_chunk = max(1, CHUNK_PAIRS // max(len(layers), 1))
+    Batches over `chunk_pairs` (default `CHUNK_PAIRS`) layer x point pairs run chunk by
+    chunk: every row depends only on its own point, so the results are the same."""
+    per_chunk = max(1, (chunk_pairs or CHUNK_PAIRS) // max(len(layers), 1))
     if m.batch <= per_chunk:
         return _evaluate(layers, m, target, bits)
-    parts = [_evaluate(layers, _rows(m, slice(i, i + per_chunk)), target, bits)
-             for i in range(0, m.batch, per_chunk)]
+    return concat([_evaluate(layers, rows(m, slice(i, i + per_chunk)), target, bits)
+                   for i in range(0, m.batch, per_chunk)])
+
+
+def concat(parts: list[Costs]) -> Costs:
+    """The `Costs` of consecutive chunks of one batch, as one."""
     return Costs(**{f.name: torch.cat([getattr(p, f.name) for p in parts])
                     for f in fields(Costs)})
 
 
-def _rows(m: MappingBatch, rows: slice) -> MappingBatch:
-    """Points `rows` of `m`."""
+def rows(m: MappingBatch, points: slice) -> MappingBatch:
+    """Points `points` of `m`."""
     return MappingBatch(**{f.name: None if getattr(m, f.name) is None
-                           else getattr(m, f.name)[rows] for f in fields(MappingBatch)})
+                           else getattr(m, f.name)[points] for f in fields(MappingBatch)})
 
 
 def _evaluate(layers: LayerSet, m: MappingBatch, target: Target, bits: int) -> Costs:
