@@ -399,12 +399,13 @@ def _interp_loglog(table: tuple[tuple[float, float], ...], x: torch.Tensor) -> t
 
 
 def _per_chunk_max(per_layer: torch.Tensor, chunk: torch.Tensor, n_chunks: int) -> torch.Tensor:
-    """(B, L, 3) -> (B, H, 3): max over the layers each chunk runs (at least 1)."""
-    out = torch.ones(per_layer.shape[0], n_chunks, 3, dtype=F64, device=per_layer.device)
+    """(3, B, L) -> (B, H, 3): max over the layers each chunk runs (at least 1)."""
     if n_chunks == 1:
-        return torch.maximum(out, per_layer.amax(1, keepdim=True))
-    idx = chunk.unsqueeze(-1).expand_as(per_layer)
-    return out.scatter_reduce(1, idx, per_layer, "amax", include_self=True)
+        return per_layer.amax(-1).clamp_(min=1.0).T[:, None, :]
+    out = torch.ones(3, chunk.shape[0], n_chunks, dtype=F64, device=per_layer.device)
+    out = out.scatter_reduce(2, chunk.expand_as(per_layer), per_layer, "amax",
+                             include_self=True)
+    return out.permute(1, 2, 0)
 
 
 def _per_layer(per_chunk: torch.Tensor, chunk: torch.Tensor) -> torch.Tensor:
@@ -417,16 +418,17 @@ def _per_layer(per_chunk: torch.Tensor, chunk: torch.Tensor) -> torch.Tensor:
 
 def _chunk_banks(moves: torch.Tensor, compute: torch.Tensor, banks: torch.Tensor,
                  chunk: torch.Tensor, n_chunks: int) -> torch.Tensor:
-    """`gb_banks` from (B, L, 3) GB words moved and words per cycle, (B, L) compute."""
-    demand = torch.ceil(moves / compute[..., None])
-    return _per_chunk_max(torch.minimum(demand, banks).clamp(min=1), chunk, n_chunks)
+    """`gb_banks` from (3, B, L) GB words moved and words per cycle, (B, L) compute."""
+    demand = torch.ceil(moves / compute)
+    return _per_chunk_max(torch.minimum(demand, banks).clamp_(min=1), chunk, n_chunks)
 
 
 def gb_banks(a: LayerAccesses, chunk: torch.Tensor, n_chunks: int) -> torch.Tensor:
     """(B, H, 3) banks per GB buffer of each chunk: enough for the chunk's most demanding
     layer to stream its words in its compute time, never more than the array takes in one
     cycle, at least 1. `chunk` (B, L) is each layer's chunk. The HLS backend builds these."""
-    return _chunk_banks(a.gb_read + a.gb_write, a.compute_cycles, a.banks, chunk, n_chunks)
+    return _chunk_banks((a.gb_read + a.gb_write).permute(2, 0, 1), a.compute_cycles,
+                        a.banks.permute(2, 0, 1), chunk, n_chunks)
 
 
 @dataclass(frozen=True)
@@ -535,12 +537,11 @@ def _evaluate(layers: LayerSet, m: MappingBatch, target: Target, bits: int) -> C
 
     gb_rw = _psums(c.fetch_rf, c.distinct_rf, c.array_tile)  # (3, B, L) GB -> array
     gb_rw[2] += c.fetch_rf[2] * c.array_tile[2]  # + array -> GB (outputs)
-    banks = _chunk_banks(gb_rw.permute(1, 2, 0), c.compute_cycles, c.banks.permute(1, 2, 0),
-                         m.chunk, n_chunks)  # (B, H, 3)
+    banks = _chunk_banks(gb_rw, c.compute_cycles, c.banks, m.chunk, n_chunks)  # (B, H, 3)
     gb_words = (m.gb_words if m.gb_words is not None
-                else _per_chunk_max(c.gb_tile.permute(1, 2, 0), m.chunk, n_chunks))
+                else _per_chunk_max(c.gb_tile, m.chunk, n_chunks))
     rf_words = (m.rf_words if m.rf_words is not None
-                else _per_chunk_max(c.rf_tile.permute(1, 2, 0), m.chunk, n_chunks))
+                else _per_chunk_max(c.rf_tile, m.chunk, n_chunks))
     per_layer = _per_layer(torch.cat([banks, gb_words, rf_words], -1), m.chunk)  # (9, B, L)
     gb_cycles = (gb_rw / per_layer[:3]).amax(0) * rep
     steady, bound = _bound(compute, dram_cycles, gb_cycles)
