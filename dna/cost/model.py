@@ -2,16 +2,18 @@
 
 Formulas and assumptions are in docs/cost_model.md; `tests/walker.py` is the brute-force
 loop-nest walker whose counts this model must equal exactly. All counts are float64
-tensors (exact for integers below 2**53).
+tensors (exact for integers below 2**53); loop positions and 0/1 indicators are int8.
 
-Speed (docs/cost_model.md, "Speed"): inside, the model is tensor-major: a per-tensor
-quantity is one contiguous (3, B, L) tensor (inputs, weights, outputs), a per-dim one
-(7, B, L), so every pass is a contiguous elementwise op and a slice is a (B, L) tensor.
-Results are bit-identical to the model before (tests/test_cost_speed.py): only counts that
-stay far below 2**53 (visits, tile words, compute cycles: at most the padded MAC count)
-are formed in a new order; word counts and everything rounded keep the operands and order
-of the formulas, since extreme mappings take word counts past 2**53. Large batches run in
-chunks of `CHUNK_PAIRS` layer x point pairs, so the working set stays in cache.
+Speed (docs/cost_model.md, "Speed"): inside, the model is dim-major and tensor-major: a
+per-dim quantity is (7, B, L) (or (2, 7, B, L) for the dram and gb levels), a per-tensor
+one (3, B, L) (inputs, weights, outputs), so every pass is a contiguous elementwise op
+over (B, L) planes; selections are 0/1 factors rather than `torch.where`. Results are
+bit-identical to the model before (tests/test_cost_speed.py): only counts that stay far
+below 2**53 (visits, tile words, compute cycles: at most the padded MAC count) are formed
+in a new order; word counts and everything rounded keep the operands and order of the
+formulas, since extreme mappings take word counts past 2**53. Large batches run in chunks
+of `CHUNK_PAIRS` layer x point pairs (a search tunes its own,
+dna.search.evaluator.ChunkTuner).
 """
 from __future__ import annotations
 
@@ -33,7 +35,6 @@ from dna.workload.ir import DIMS
 assert [set(RELEVANT[t]) for t in TENSORS] == [set("NCYXRS"), set("KCRS"), set("NKYX")]
 assert tuple(DIMS) == tuple("NKCYXRS")
 _POS = torch.arange(1, len(DIMS) + 1, dtype=torch.int8)  # 1-based loop positions
-_I = {d: i for i, d in enumerate(DIMS)}
 # Stands for "no such cycle count" in a minimum: x + _FAR rounds to _FAR for any count x the
 # model forms (far below 1e290), and count - _FAR clamps to 0, as inf would.
 _FAR = 1e300
