@@ -549,8 +549,8 @@ def _evaluate(layers: LayerSet, m: MappingBatch, target: Target, bits: int) -> C
     latency = steady + overhead
     ops = _ops(layers, m, target, bits)
     if n_chunks > 1 and bool(m.pipeline.any()):  # chunks at once: queueing for the DRAM
-        wait = _queue_wait(_queue_load(terms, target), dram_bytes / target.dram_bytes_per_cycle,
-                           latency, m, ops, n_chunks)
+        busy = dram_bytes / target.dram_bytes_per_cycle
+        wait = _queue_wait(_queue_load(terms, target), busy, latency, m, ops, n_chunks)
         dram_cycles, overhead = _dram_cycles(terms, target, wait)
         steady, bound = _bound(compute, dram_cycles, gb_cycles)
         latency = steady + overhead

@@ -55,8 +55,9 @@ class ChunkTuner:
     """Runs large batches through the cost model in the chunk size that is fastest on this
     machine. The first chunks of large batches try each of `choices` `trials` times, on
     real points (nothing is evaluated twice), and the fastest per pair (best of its trials,
-    which a shared machine needs) is kept. Chunking changes no result, only the speed. Batches of less than two chunks
-    run in one call (a DAS step of 257 points on VGG16: 4,112 pairs)."""
+    which a shared machine needs) is kept. Chunking changes no result, only the speed.
+    Batches of less than two chunks run in one call (a DAS step of 257 points on VGG16:
+    4,112 pairs)."""
 
     def __init__(self, choices: tuple[int, ...] = CHUNK_CHOICES, trials: int = 3):
         self.choices, self.trials = choices, trials
