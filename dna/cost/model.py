@@ -40,11 +40,11 @@ _POS = torch.arange(1, len(DIMS) + 1, dtype=torch.int8)  # 1-based loop position
 _FAR = 1e300
 
 # Layer x point pairs per chunk of a large batch (`evaluate`). Measured on the 2-core
-# machine (load 1.5), 4096 points: VGG16 runs fastest in chunks of 8k pairs (random points
-# 1.93 M pairs/s against 1.81 M at 16k, 1.62 M unchunked; DAS points 1.23 M against 1.16 M
-# and 0.98 M), MobileNetV2 at 8k-16k. DAS times the choices on its machine
+# machine (load 4.2), 4,096 VGG16 points: random points 1.88 M pairs/s in chunks of 8k
+# pairs, 1.86 M at 16k, 1.72 M at 32k, 1.67 M unchunked; DAS-decoded points 1.24 M, 1.29 M,
+# 1.16 M (MobileNetV2: 1.12 M, 1.15 M, 1.05 M). A search times the choices on its machine
 # (dna.search.evaluator.ChunkTuner).
-CHUNK_PAIRS = 8192
+CHUNK_PAIRS = 16384
 
 # DRAM access (docs/cost_model.md section 3). Latency: about 100 ns from a read request to
 # its data on an LPDDR4 system (controller and interconnect plus tRCD + tCL), the usual
