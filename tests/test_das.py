@@ -122,6 +122,17 @@ def test_tensor_decode_equals_typed_decode_vgg16(seed, unroll):
     _assert_decode_equal(space, _random_indices(space, seed, 6))
 
 
+def test_tensor_decode_views_and_value_table():
+    """Unrestricted mapping choices decode from views of the index batch (map_start);
+    restricted ones through the value table; both equal the typed decode."""
+    space = _space("vgg16", "divisors", ("multicycle", "pipeline"))
+    assert tensor_space(space).map_start is not None
+    narrowed = restrict(space, {"layer[0].gb.K": (1, 8), "layer[3].order.dram[0]": (2, 4),
+                                "layer[5].rf.C": (2,)})
+    assert tensor_space(narrowed).map_start is None
+    _assert_decode_equal(narrowed, _random_indices(narrowed, 3, 6))
+
+
 def test_tensor_decode_extreme_choices():
     """All-first and all-last choices (smallest and largest tiles/unrolls, every split)."""
     space = _space("tiny", "divisors", ("multicycle", "pipeline"))
