@@ -21,6 +21,7 @@ from dna.search.das import (
     ESTIMATORS,
     LimitError,
     NoFeasibleDesign,
+    centred_ranks,
     das_search,
     limits_for,
     parse_objective,
@@ -223,6 +224,25 @@ def test_impossible_limits_are_refused():
         parse_objective("speed")
     with pytest.raises(LimitError, match="exhaustive"):
         exhaustive(get_network("alexnet"), ZC706)
+
+
+def _pairwise_ranks(key: torch.Tensor) -> torch.Tensor:
+    """centred_ranks by its definition: strictly better and tied counts over all pairs."""
+    less = (key.unsqueeze(1) < key.unsqueeze(0)).sum(0)
+    equal = (key.unsqueeze(1) == key.unsqueeze(0)).sum(0)
+    return 0.5 - (less + (equal - 1) / 2) / max(key.shape[0] - 1, 1)
+
+
+@settings(max_examples=40, deadline=None)
+@given(seed=st.integers(0, 2**31 - 1), n=st.integers(1, 40), cols=st.integers(1, 5),
+       levels=st.integers(1, 6))
+def test_centred_ranks_sorted_equal_pairwise(seed, n, cols, levels):
+    """Per-layer ranks (sorted counts) equal the pairwise definition, ties and infs too."""
+    g = torch.Generator().manual_seed(seed)
+    key = torch.randint(0, levels, (n, cols), generator=g).double()
+    key[key == levels - 1] = float("inf") if levels > 2 else key[key == levels - 1]
+    got, want = centred_ranks(key), _pairwise_ranks(key)
+    assert got.dtype == want.dtype and torch.equal(got, want)
 
 
 def test_das_is_deterministic():

@@ -254,8 +254,15 @@ def _logit_clamp(sizes: torch.Tensor, hw: torch.Tensor, explore: float, hw_clamp
 def centred_ranks(key: torch.Tensor) -> torch.Tensor:
     """Utilities in [-0.5, 0.5] along dim 0 (lowest key -> +0.5); ties share their mean."""
     b = key.shape[0]
-    less = (key.unsqueeze(1) < key.unsqueeze(0)).sum(0)  # how many are strictly better
-    equal = (key.unsqueeze(1) == key.unsqueeze(0)).sum(0)
+    if key.dim() > 1 and b > 1 and not bool(key.isnan().any()):
+        cols = key.reshape(b, -1).T.contiguous()  # (columns, b)
+        ordered = cols.sort(-1).values
+        less = torch.searchsorted(ordered, cols)  # how many are strictly better
+        equal = torch.searchsorted(ordered, cols, right=True) - less
+        less, equal = less.T.reshape(key.shape), equal.T.reshape(key.shape)
+    else:  # pairwise counts (NaN keys compare unequal to all, as here)
+        less = (key.unsqueeze(1) < key.unsqueeze(0)).sum(0)
+        equal = (key.unsqueeze(1) == key.unsqueeze(0)).sum(0)
     rank = less + (equal - 1) / 2  # 0 = best
     return 0.5 - rank / max(b - 1, 1)
 
@@ -337,34 +344,44 @@ def _score_step(ev: Evaluator, logits: torch.Tensor, cfg: DASConfig, samples: in
     n_anch = int(cfg.anchor_share * samples) if anchor is not None else 0
     free, mid = samples - n_anch, samples - n_anch // 2
     if n_anch:
-        idx[free:mid, ~hw] = anchor[~hw]  # vary hardware only
-        idx[mid:, hw] = anchor[hw]  # vary mappings only
+        idx[free:mid] = torch.where(hw, idx[free:mid], anchor)  # vary hardware only
+        idx[mid:] = torch.where(hw, anchor, idx[mid:])  # vary mappings only
     s = ev(torch.cat([idx, uni]) if n_uni else idx)
-    parts = [_advantages(s, slice(0, free), layer_of, cfg.local_credit)]
+    groups = [(slice(0, free), cfg.local_credit, True, True)]
     if n_anch:
-        parts.append(torch.where(hw, _advantages(s, slice(free, mid), layer_of, False), 0.0))
-        parts.append(torch.where(hw, 0.0, _advantages(s, slice(mid, samples), layer_of,
-                                                      cfg.local_credit)))
-        if cfg.recombine:
-            _recombine(ev, idx[mid:], s.layer_loss[mid:samples], s.feasible[mid:samples],
-                       layer_of)
-    adv = torch.cat(parts)  # (S, P)
+        groups += [(slice(free, mid), False, True, False),
+                   (slice(mid, samples), cfg.local_credit, False, True)]
+    adv = _advantages(s, samples, groups, layer_of)  # (S, P)
+    if n_anch and cfg.recombine:
+        _recombine(ev, idx[mid:], s.layer_loss[mid:samples], s.feasible[mid:samples],
+                   layer_of)
     logp = torch.log_softmax(logits, -1)[torch.arange(idx.shape[1]), idx]  # (S, P)
     return -(adv * logp).sum() / samples
 
 
-def _advantages(s: Scores, rows: slice, layer_of: torch.Tensor, local: bool
-                ) -> torch.Tensor:
-    """(n, P) centred-rank advantages of the samples `rows`: by the network loss, or for
-    mapping parameters (with `local`) by their own layer's share of it."""
-    if rows.stop <= rows.start:
-        return s.loss.new_zeros(0, len(layer_of))
-    key = _rank_key(s.loss[rows], s.feasible[rows], s.violation[rows], s.tiebreak[rows])
-    adv = centred_ranks(key)[:, None].expand(-1, len(layer_of))
-    if local:
-        per_layer = centred_ranks(_rank_key(s.layer_loss[rows], s.feasible[rows, None],
-                                            s.violation[rows, None]))  # (n, L)
-        adv = torch.where(layer_of < 0, adv, per_layer[:, layer_of.clamp(min=0)])
+def _advantages(s: Scores, samples: int, groups: list[tuple[slice, bool, bool, bool]],
+                layer_of: torch.Tensor) -> torch.Tensor:
+    """(samples, P) centred-rank advantages. Each group (rows, local, hw, mapping) is
+    ranked on its own: by the network loss, or for mapping parameters (with `local`) by
+    their own layer's share of it; parameters of a kind the group does not vary get 0."""
+    n_layers = s.layer_loss.shape[1]
+    net_col, zero_col = n_layers, n_layers + 1
+    # (samples, L + 2) per-layer utilities, the network's, 0
+    util = torch.zeros(samples, n_layers + 2, dtype=torch.get_default_dtype())
+    adv = torch.empty(samples, len(layer_of), dtype=util.dtype)
+    mapping = layer_of >= 0
+    for rows, local, vary_hw, vary_map in groups:
+        if rows.stop <= rows.start:
+            continue
+        util[rows, net_col] = centred_ranks(_rank_key(s.loss[rows], s.feasible[rows],
+                                                      s.violation[rows], s.tiebreak[rows]))
+        if local:
+            util[rows, :n_layers] = centred_ranks(_rank_key(
+                s.layer_loss[rows], s.feasible[rows, None], s.violation[rows, None]))
+        cols = torch.where(mapping, layer_of if local else net_col, net_col)
+        cols = torch.where(mapping, cols if vary_map else zero_col,
+                           net_col if vary_hw else zero_col)  # (P,)
+        torch.index_select(util[rows], 1, cols, out=adv[rows])
     return adv
 
 

@@ -262,18 +262,20 @@ class Evaluator:
         return [idx for _, idx in ranked[:k]]
 
     def _update_archive(self, m, loss: torch.Tensor, idx: torch.Tensor) -> None:
-        feas = loss.isfinite()
-        if not bool(feas.any()):
+        worst_kept = (sorted(e[0] for e in self.archive.values())[63]
+                      if len(self.archive) >= 64 else math.inf)
+        # only points below the 64th best kept can enter; every point of a group's best
+        # loss is among them, so the groups and their first best points are the same
+        rows = torch.nonzero((loss < worst_kept) & loss.isfinite()).squeeze(1)  # feasible
+        if not len(rows):
             return
-        keys = torch.cat([m.spatial.flatten(1), m.chunk.to(m.spatial.dtype),
-                          m.pipeline[:, None].to(m.spatial.dtype)], 1)[feas]
-        lf, rows = loss[feas], torch.nonzero(feas).squeeze(1)
+        keys = torch.cat([m.spatial[rows].flatten(1), m.chunk[rows].to(m.spatial.dtype),
+                          m.pipeline[rows, None].to(m.spatial.dtype)], 1)
+        lf = loss[rows]
         uniq, inv = torch.unique(keys, dim=0, return_inverse=True)
         best = torch.full((len(uniq),), math.inf, dtype=loss.dtype).scatter_reduce(
             0, inv, lf, "amin")
-        worst_kept = (sorted(e[0] for e in self.archive.values())[63]
-                      if len(self.archive) >= 64 else math.inf)
-        for g in torch.nonzero(best < worst_kept).squeeze(1).tolist():
+        for g in range(len(uniq)):
             j = rows[int(((inv == g) & (lf == best[g])).nonzero()[0])]
             key = uniq[g].numpy().tobytes()
             if key not in self.archive or float(best[g]) < self.archive[key][0]:
