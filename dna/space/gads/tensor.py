@@ -39,7 +39,6 @@ def _perm_table() -> torch.Tensor:
 
 PERMS = _perm_table()  # row index = sum_j picks[j] * (6 - j)!
 LEHMER_RADIX = torch.tensor([math.factorial(6 - j) for j in range(7)], dtype=torch.int64)
-POW2 = 2.0 ** torch.arange(64, dtype=F64)  # 2^c, exact
 
 
 def _value(choice) -> float:
@@ -69,7 +68,9 @@ class TensorSpace:
     i_order: torch.Tensor  # (L, 3, 7) loop-order picks per level (dram, gb, rf)
     i_tile: torch.Tensor  # (L, 2, 7) tile factors per level (gb, rf) and dim
     noc_dims: torch.Tensor  # (len(NOCS), 4) dim index of each NoC position (UNUSED if none)
-    map_start: int | None = None  # first column of the mapping block when every layer's
+    hw_cols: torch.Tensor  # (1 + L-1 + 5H,) style, new_chunk (if any), then per chunk its
+    #                        NoC and 4 unrolls: the columns whose values decode looks up
+    map_start: int | None  # first column of the mapping block when every layer's
     #   MAP_COLS mapping parameters (21 loop-order picks, then 14 tile factors gb, rf) are
     #   consecutive columns, layer after layer, to the end, with their unrestricted choices
     #   (pick j: 0..6-j; tile factor c: min(2^c, bound)): `decode` then reads them from the
@@ -142,6 +143,13 @@ def tensor_space(space: IndexSpace) -> TensorSpace:
         i_unroll=torch.tensor([[names[f"chunk[{h}].unroll[{j}]"] for j in range(4)]
                                for h in range(n_chunks)]),
         i_order=i_order, i_tile=i_tile, noc_dims=noc_dims,
+        hw_cols=torch.cat([torch.tensor([names["style"]]),
+                           torch.tensor([names[f"layer[{i}].new_chunk"]
+                                         for i in range(1, n_layers)] if has_new else [],
+                                        dtype=torch.int64),
+                           torch.tensor([[names[f"chunk[{h}].noc"]]
+                                         + [names[f"chunk[{h}].unroll[{j}]"] for j in range(4)]
+                                         for h in range(n_chunks)]).flatten()]),
         map_start=_map_start(values, sizes, i_order, i_tile, layers.bounds),
     )
 
@@ -152,19 +160,18 @@ def decode(ts: TensorSpace, idx: torch.Tensor) -> MappingBatch:
     Integer-valued float64 throughout (exact: every count is far below 2^53; a ceiling
     division of such integers is exact in float64)."""
     batch, n_layers = idx.shape[0], len(ts.layers)
-    n_hw = ts.n_params if ts.map_start is None else ts.map_start
-    flat = ts.values.view(-1)
-    offsets = torch.arange(0, n_hw * ts.max_choices, ts.max_choices)
-    v = flat[idx[:, :n_hw] + offsets]  # (B, n_hw) chosen values of the leading columns
-    pipeline = v[:, ts.i_style] == 1.0  # (B,)
-    chunk = torch.zeros(batch, n_layers, dtype=torch.int64)
-    if ts.i_new is not None:
-        new = ((v[:, ts.i_new] != 0) | ts.forced_new) & pipeline[:, None]  # (B, L-1)
-        torch.cumsum(new, -1, out=chunk[:, 1:])
     n_slots = ts.i_noc.shape[0]
-
-    noc = v[:, ts.i_noc].long()  # (B, H)
-    unroll = v[:, ts.i_unroll]  # (B, H, 4)
+    n_new = n_layers - 1 if ts.i_new is not None else 0
+    hv = ts.values.view(-1).take(idx.index_select(1, ts.hw_cols)
+                                  + ts.hw_cols * ts.max_choices)
+    pipeline = hv[:, 0] == 1.0  # (B,)
+    chunk = torch.zeros(batch, n_layers, dtype=torch.int64)
+    if n_new:
+        new = ((hv[:, 1:1 + n_new] != 0) | ts.forced_new) & pipeline[:, None]  # (B, L-1)
+        torch.cumsum(new, -1, out=chunk[:, 1:])
+    per_chunk = hv[:, 1 + n_new:].view(batch, n_slots, 5)  # (B, H, NoC + 4 unrolls)
+    noc = per_chunk[..., 0].long()  # (B, H)
+    unroll = per_chunk[..., 1:]  # (B, H, 4)
     sp_h = torch.ones(batch, n_slots, UNUSED + 1, dtype=F64)
     sp_h.scatter_(-1, ts.noc_dims[noc], unroll)
     sp_h = sp_h[..., :UNUSED]  # (B, H, 7) PEs along each dim per chunk
@@ -175,21 +182,24 @@ def decode(ts: TensorSpace, idx: torch.Tensor) -> MappingBatch:
 
     bound = ts.layers.bounds  # (L, 7)
     if ts.map_start is None:
+        v = ts.values[torch.arange(ts.n_params), idx]  # (B, P) chosen values
         picks = v[:, ts.i_order].long()  # (B, L, 3, 7)
-        req = v[:, ts.i_tile]  # (B, L, 2, 7) requested gb, rf factors, <= bound
+        req = v[:, ts.i_tile]  # (B, L, 2, 7) requested gb, rf factors
     else:
         cols = idx[:, ts.map_start:].view(batch, n_layers, MAP_COLS)  # (B, L, 35)
         picks = cols[..., :21].unflatten(-1, (3, 7))  # (B, L, 3, 7) the index is the pick
-        req = torch.minimum(POW2.take(cols[..., 21:].unflatten(-1, (2, 7))), bound[:, None])
-    order = PERMS.index_select(0, (picks * LEHMER_RADIX).sum(-1).view(-1)).view(
+        # 2^c: the exponent bits of a float64 (0 <= c <= 1023)
+        req = (cols[..., 21:] + 1023).bitwise_left_shift_(52).view(F64).unflatten(-1, (2, 7))
+    order = PERMS.index_select(0, _lehmer_code(picks).view(-1)).view(
         batch, n_layers, 3, 7)  # (B, L, 3, 7)
 
     factors = torch.empty(batch, n_layers, 3, 7, dtype=F64)  # dram, gb, rf
+    torch.minimum(req, bound[:, None], out=factors[:, :, 1:])
     f_rf = factors[:, :, 2]
-    f_rf.copy_(torch.minimum(req[:, :, 1], bound))
     ext = torch.empty(batch, n_layers, 2, 7, dtype=F64)  # GB tile, RF tile extents
     arr = torch.mul(spatial, f_rf, out=ext[:, :, 1])  # array tile, for now
-    f_gb = torch.minimum(req[:, :, 0], (bound / arr).ceil_(), out=factors[:, :, 1])
+    f_gb = factors[:, :, 1]
+    torch.minimum(f_gb, (bound / arr).ceil_(), out=f_gb)
     gb = torch.mul(f_gb, arr, out=ext[:, :, 0])
     torch.div(bound, gb, out=factors[:, :, 0]).ceil_()
     ext[:, :, 1] = f_rf
@@ -202,4 +212,14 @@ def decode(ts: TensorSpace, idx: torch.Tensor) -> MappingBatch:
     h = int(last.max()) + 1 if batch else 1  # encode pads to the batch's most chunks
     return MappingBatch(factors=factors, spatial=spatial, order=order, chunk=chunk,
                         chunk_pes=chunk_pes[:, :h], pipeline=pipeline,
-                        gb_words=words[:, :h, :3], rf_words=words[:, :h, 3:])
+                        gb_words=words[..., :3].contiguous()[:, :h],
+                        rf_words=words[..., 3:].contiguous()[:, :h])
+
+
+def _lehmer_code(picks: torch.Tensor) -> torch.Tensor:
+    """(..., 7) sequential picks -> (...) row of PERMS: sum_j picks[j] (6 - j)!, by Horner
+    (((p0 x 6 + p1) x 5 + p2) x 4 ...; exact integers)."""
+    code = torch.mul(picks[..., 0], 6)
+    for j in range(1, 6):
+        code.add_(picks[..., j]).mul_(6 - j)
+    return code.add_(picks[..., 6])
