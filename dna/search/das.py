@@ -322,8 +322,9 @@ def _sample(logits: torch.Tensor, samples: int, gen: torch.Generator) -> torch.T
     """(S, P) choice indices drawn from softmax(logits) by inverse CDF."""
     cdf = torch.softmax(logits.detach(), -1).cumsum(-1)  # (P, C)
     u = torch.rand(logits.shape[0], samples, generator=gen, dtype=cdf.dtype)
-    idx = torch.searchsorted(cdf, u * cdf[:, -1:])  # (P, S)
-    return idx.clamp(max=logits.shape[1] - 1).T.contiguous()
+    idx = torch.searchsorted(cdf, u * cdf[:, -1:], out_int32=True)  # (P, S)
+    idx.clamp_(max=logits.shape[1] - 1)
+    return torch.empty(samples, logits.shape[0], dtype=torch.int64).copy_(idx.T)
 
 
 def _score_step(ev: Evaluator, logits: torch.Tensor, cfg: DASConfig, samples: int,
