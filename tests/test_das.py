@@ -21,6 +21,8 @@ from dna.search.das import (
     ESTIMATORS,
     LimitError,
     NoFeasibleDesign,
+    _BySize,
+    _sample,
     centred_ranks,
     das_search,
     limits_for,
@@ -243,6 +245,25 @@ def test_centred_ranks_sorted_equal_pairwise(seed, n, cols, levels):
     key[key == levels - 1] = float("inf") if levels > 2 else key[key == levels - 1]
     got, want = centred_ranks(key), _pairwise_ranks(key)
     assert got.dtype == want.dtype and torch.equal(got, want)
+
+
+@settings(max_examples=60, deadline=None)
+@given(seed=st.integers(0, 2**31 - 1), n_params=st.integers(1, 40), cmax=st.integers(1, 25),
+       scale=st.sampled_from([0.1, 1.0, 5.0, 30.0]), ties=st.booleans())
+def test_sampler_equals_searchsorted(seed, n_params, cmax, scale, ties):
+    """DAS's grouped comparisons draw what searchsorted on the CDF draws, from the same
+    random numbers (and leave the generator in the same state)."""
+    g = torch.Generator().manual_seed(seed)
+    sizes = torch.randint(1, cmax + 1, (n_params,), generator=g)
+    theta = torch.randn(n_params, cmax, generator=g, dtype=torch.float64) * scale
+    logits = (theta.round() if ties else theta).masked_fill(
+        torch.arange(cmax) >= sizes[:, None], -1e9)
+    g1, g2 = torch.Generator().manual_seed(seed), torch.Generator().manual_seed(seed)
+    got = _sample(logits, 40, g1, _BySize.of(sizes))
+    cdf = torch.softmax(logits, -1).cumsum(-1)
+    u = torch.rand(n_params, 40, generator=g2, dtype=torch.float64)
+    want = torch.searchsorted(cdf, u * cdf[:, -1:]).clamp(max=cmax - 1).T
+    assert torch.equal(got, want) and torch.equal(g1.get_state(), g2.get_state())
 
 
 def test_das_is_deterministic():

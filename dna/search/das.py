@@ -210,10 +210,11 @@ def _run(ev: Evaluator, cfg: DASConfig, budget: int, samples: int, gen: torch.Ge
     n_steps = max(1, (budget - n_warm - int(cfg.polish * budget)) // per_step)
     hw = layer_of < 0
     clamp = _logit_clamp(sizes, hw, cfg.explore, cfg.hw_clamp)  # (P, 1)
+    by_size = _BySize.of(sizes)
     for t in range(n_steps):
         logits = theta.masked_fill(~mask, -1e9)
         if cfg.gradient == "score":
-            loss = _score_step(ev, logits, cfg, samples, gen, layer_of)
+            loss = _score_step(ev, logits, cfg, samples, gen, layer_of, by_size)
         else:
             tau = cfg.tau[0] * (cfg.tau[1] / cfg.tau[0]) ** (t / max(n_steps - 1, 1))
             loss = _straight_through_step(ev, logits, cfg, samples, gen, tau)
@@ -318,17 +319,44 @@ class _Adam:
         self.param.sub_(self.lr * m_hat / (v_hat.sqrt() + self.eps))
 
 
-def _sample(logits: torch.Tensor, samples: int, gen: torch.Generator) -> torch.Tensor:
-    """(S, P) choice indices drawn from softmax(logits) by inverse CDF."""
+@dataclass(frozen=True)
+class _BySize:
+    """The parameters in order of their number of choices, for `_sample`."""
+
+    perm: torch.Tensor  # (P,) parameters, fewest choices first (stable)
+    inverse: torch.Tensor  # (P,) position of each parameter in `perm`
+    starts: tuple[int, ...]  # starts[c]: first position in `perm` with more than c + 1 choices
+
+    @staticmethod
+    def of(sizes: torch.Tensor) -> _BySize:
+        perm = torch.argsort(sizes, stable=True)
+        ordered = sizes[perm]
+        starts = tuple(int(torch.searchsorted(ordered, c + 2))
+                       for c in range(int(sizes.max()) - 1))
+        return _BySize(perm, torch.argsort(perm), starts)
+
+
+def _sample(logits: torch.Tensor, samples: int, gen: torch.Generator, by_size: _BySize
+            ) -> torch.Tensor:
+    """(S, P) choice indices drawn from softmax(logits) by inverse CDF: the number of
+    cumulative probabilities below u x total (what searchsorted finds). The logits of
+    choices past a parameter's own are -1e9 (probability 0), so its cumulative
+    probabilities from its last choice on equal the total and none is below it: only the
+    first choices - 1 are compared, on parameters grouped by their number of choices."""
     cdf = torch.softmax(logits.detach(), -1).cumsum(-1)  # (P, C)
     u = torch.rand(logits.shape[0], samples, generator=gen, dtype=cdf.dtype)
-    idx = torch.searchsorted(cdf, u * cdf[:, -1:], out_int32=True)  # (P, S)
-    idx.clamp_(max=logits.shape[1] - 1)
-    return torch.empty(samples, logits.shape[0], dtype=torch.int64).copy_(idx.T)
+    cdf = cdf[by_size.perm]
+    v = u[by_size.perm] * cdf[:, -1:]  # (P, S) in size order
+    below = torch.zeros(v.shape, dtype=torch.uint8 if len(by_size.starts) < 256 else torch.int32)
+    for c, start in enumerate(by_size.starts):  # rows from `start` have > c + 1 choices
+        below[start:] += cdf[start:, c:c + 1] < v[start:]
+    return torch.empty(samples, logits.shape[0], dtype=torch.int64).copy_(
+        below[by_size.inverse].T)
 
 
 def _score_step(ev: Evaluator, logits: torch.Tensor, cfg: DASConfig, samples: int,
-                gen: torch.Generator, layer_of: torch.Tensor) -> torch.Tensor:
+                gen: torch.Generator, layer_of: torch.Tensor, by_size: _BySize
+                ) -> torch.Tensor:
     """Surrogate loss whose gradient is the score-function estimate with a rank baseline.
 
     With `cfg.anchor` the batch has three groups, each ranked on its own: free samples,
@@ -339,7 +367,7 @@ def _score_step(ev: Evaluator, logits: torch.Tensor, cfg: DASConfig, samples: in
     uni = (torch.rand(n_uni, len(layer_of), generator=gen, dtype=torch.float64)
            * ev.ts.sizes).long()
     samples -= n_uni
-    idx = _sample(logits, samples, gen)  # (S, P)
+    idx = _sample(logits, samples, gen, by_size)  # (S, P)
     hw = layer_of < 0  # (P,)
     anchor = ev.best_index if cfg.anchor else None
     n_anch = int(cfg.anchor_share * samples) if anchor is not None else 0
