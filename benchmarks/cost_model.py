@@ -7,8 +7,11 @@ turn, with the ratio and whether every `Costs` field is bit-identical (torch.equ
 latency of one single network-layer evaluation with the scalar twin
 (tests/reference/scalar.py, against its frozen copy benchmarks/_scalar_before.py) and
 with the vectorised model at batch 1; the same pairs evaluated by a naive per-point Python
-loop over the scalar twin, as a ratio (results compared); and a GPU line when CUDA is
-present. The 1-minute load average is printed with the figures (the machine may be shared).
+loop over the scalar twin, as a ratio (results compared); pairs/s on points as DAS decodes
+them (pipelines, several chunks, the non-conv ops), where the frozen copy has no twin; the
+chunk size DAS's tuner picks on this machine (dna.search.evaluator.ChunkTuner); and a GPU
+line when CUDA is present. The 1-minute load average is printed with the figures (the
+machine may be shared).
 One torch thread by default, as DAS runs (`dna.search.evaluator.single_threaded`); on a
 shared machine two threads mostly measure the contention.
 
@@ -32,7 +35,9 @@ from benchmarks import _cost_model_before as before
 from benchmarks import _scalar_before as scalar_before
 from dna.cost.model import Costs, evaluate
 from dna.cost.target import load_target
+from dna.search.evaluator import ChunkTuner, search_space
 from dna.space.gads.batch import F64, LayerSet, MappingBatch, network_layers
+from dna.space.gads.tensor import tensor_space
 from dna.space.gads.typed import problem_of
 from dna.workload.ir import DIMS
 from dna.workload.zoo import get_network
@@ -171,6 +176,29 @@ def naive_loop(layers: LayerSet, problems, target, gen: torch.Generator) -> None
           f"pairs/s on the same pairs: x{t_naive / t_batch:,.1f}; results agree: {same}")
 
 
+def das_points(net, target, gen: torch.Generator) -> None:
+    """Pairs/s on uniform DAS samples of VGG16 (pipeline and multi-cycle points, several
+    chunks, the non-conv ops) at DAS's step batch, and the chunk size DAS's tuner picks for
+    a warm-up batch on this machine."""
+    ts = tensor_space(search_space(net, target))
+    layers = ts.layers
+
+    def decoded(batch: int) -> MappingBatch:
+        idx = (torch.rand(batch, len(ts.sizes), generator=gen, dtype=F64) * ts.sizes).long()
+        return ts.decode(idx)
+
+    m = decoded(257)  # a DAS step: 256 samples and one recombined point
+    t = best_time_s(lambda: evaluate(layers, m, target, 16), 10)
+    print(f"DAS-decoded points (pipelines, several chunks, non-conv ops): batch {m.batch}: "
+          f"{m.batch * len(layers) / t:,.0f} pairs/s ({load()})")
+    tuner, warm = ChunkTuner(), decoded(8192)
+    while tuner.chosen is None:  # a DAS warm-up batch on VGG16 has 23k-54k points
+        tuner.evaluate(layers, warm, target, 16)
+    rates = ", ".join(f"{c:,}: {1 / tuner.s_per_pair[c]:,.0f}" for c in tuner.choices)
+    print(f"DAS chunk tuner on a warm-up batch of {warm.batch:,} points picks "
+          f"{tuner.chosen:,} pairs per call (pairs/s by chunk: {rates}) ({load()})")
+
+
 def gpu_line(layers: LayerSet, target, gen: torch.Generator, batch: int) -> None:
     """Pairs/s on the GPU at `batch` points, and whether the results equal the CPU's."""
     if not torch.cuda.is_available():
@@ -214,6 +242,7 @@ def main() -> None:
         single_layer(layers, problems, target, gen)
         if not args.quick:
             naive_loop(layers, problems, target, gen)
+            das_points(net, target, gen)
         gpu_line(layers, target, gen, 65536)
 
 

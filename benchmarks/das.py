@@ -10,6 +10,11 @@ and each addition of ours switched on in turn, all on the same budget.
     python benchmarks/das.py [--steps N] [--samples 256] [--seeds 3]
                              [--networks vgg16,alexnet,mobilenetv2,resnet18] [--no-ablation]
     python benchmarks/das.py --sweep 1000,default --seeds 5
+    python benchmarks/das.py --trajectory --networks vgg16 --seeds 2
+
+`--trajectory` prints, per seed, a SHA-256 digest of every index batch DAS evaluates and
+the scores it gets back (in call order), with the best GOP/s and wall time: a change that
+claims to leave the search unchanged must leave the digest unchanged (issue #16).
 
 `--sweep` prints only DAS's best GOP/s and wall time per seed at each step count
 ("default": what `dna das` uses, 48,000 / conv layers steps, at most 3000).
@@ -21,8 +26,11 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import hashlib
 import statistics
 import time
+
+import torch
 
 from dna.cost.target import load_target
 from dna.search.baselines import random_search, simulated_annealing
@@ -34,6 +42,7 @@ from dna.search.das import (
     das_search,
     default_steps,
 )
+from dna.search.evaluator import Evaluator, Scores
 from dna.workload.zoo import get_network
 
 DNA = ESTIMATORS["dna"]
@@ -129,6 +138,33 @@ def sweep(name: str, steps_list: list[int], samples: int, seeds: int) -> None:
               f"min {min(gops):.1f}; wall s max {max(w for _, w in runs):.1f}", flush=True)
 
 
+def trajectory(name: str, steps: int | None, samples: int, seeds: int) -> None:
+    """Per seed: digest of every evaluated batch and its scores, best GOP/s, wall time."""
+    net, target = get_network(name, dataset="imagenet"), load_target("zc706")
+    steps = steps or default_steps(net)
+    call = Evaluator.__call__
+    for seed in range(seeds):
+        digest, calls = hashlib.sha256(), 0
+
+        def traced(ev: Evaluator, idx: torch.Tensor) -> Scores:
+            nonlocal calls
+            s = call(ev, idx)
+            digest.update(idx.numpy().tobytes())
+            for t in (s.loss, s.tiebreak, s.layer_loss, s.violation, s.feasible):
+                digest.update(t.numpy().tobytes())
+            calls += 1
+            return s
+
+        Evaluator.__call__ = traced
+        try:
+            res, wall = _run(das_search, net, target, steps=steps, samples=samples, seed=seed)
+        finally:
+            Evaluator.__call__ = call
+        gops = f"{res.report.gops:.4f}" if res else "none"
+        print(f"  {net.name} seed {seed}: {calls} batches, digest {digest.hexdigest()[:16]}, "
+              f"GOP/s {gops}, wall {wall:.1f} s", flush=True)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--steps", type=int, default=None,
@@ -140,7 +176,13 @@ def main() -> None:
     ap.add_argument("--no-ablation", action="store_true")
     ap.add_argument("--sweep", default=None, metavar="STEPS,STEPS",
                     help="only DAS, per seed, at each of these step counts")
+    ap.add_argument("--trajectory", action="store_true",
+                    help="only DAS: digest of its evaluated batches and scores, per seed")
     args = ap.parse_args()
+    if args.trajectory:
+        for name in args.networks.split(","):
+            trajectory(name, args.steps, args.samples, args.seeds)
+        return
     if args.sweep:
         for name in args.networks.split(","):
             sweep(name, [0 if x == "default" else int(x) for x in args.sweep.split(",")],

@@ -15,7 +15,7 @@ from benchmarks.cost_model import random_points
 from dna.cost import model
 from dna.cost.model import Costs, _visits, evaluate
 from dna.cost.target import load_target
-from dna.search.evaluator import search_space
+from dna.search.evaluator import ChunkTuner, search_space
 from dna.space.gads.batch import MappingBatch, network_layers
 from dna.space.gads.tensor import TensorSpace, tensor_space
 from dna.space.gads.typed import RELEVANT, TENSORS
@@ -85,6 +85,19 @@ def test_chunked_batch_equals_whole(monkeypatch):
     assert not _unequal(evaluate(layers, m, TARGETS["zc706"], 16), whole)
 
 
+def test_chunk_tuner_equals_whole_and_settles():
+    layers = network_layers(get_network("mobilenetv2"))
+    m = _decoded("mobilenetv2", "zc706", 40, 5)
+    whole = evaluate(layers, m, TARGETS["zc706"], 16)
+    tuner = ChunkTuner(choices=(3 * len(layers), 7 * len(layers)), trials=2)
+    for _ in range(3):  # chunks of 3 and 7 points, timed, then the faster one
+        assert not _unequal(tuner.evaluate(layers, m, TARGETS["zc706"], 16), whole)
+    assert tuner.chosen in tuner.choices and min(tuner.timed.values()) >= 2
+    small = _decoded("mobilenetv2", "zc706", 2, 6)  # fits one chunk: one call
+    assert not _unequal(tuner.evaluate(layers, small, TARGETS["zc706"], 16),
+                        evaluate(layers, small, TARGETS["zc706"], 16))
+
+
 @pytest.mark.parametrize("follow_k", [False, True])
 def test_visits_equal_the_fetches_rule(follow_k):
     gen = torch.Generator().manual_seed(4)
@@ -93,7 +106,8 @@ def test_visits_equal_the_fetches_rule(follow_k):
     factors[factors == 3] = 1  # many bound-1 loops
     order = torch.rand(batch, n_layers, 3, 7, generator=gen).argsort(-1)
     fk = torch.tensor([follow_k, False, follow_k])
-    g, r = _visits(factors, order, fk if follow_k else None)
+    f2 = factors[..., :2, :].permute(2, 3, 0, 1).contiguous()  # (2, 7, B, L) dram, gb
+    g, r = _visits(f2, order, fk if follow_k else None)
     rel = REL.expand(n_layers, 3, 7).clone()
     rel[:, 0, 1] = fk
     for lvl, got in ((1, g), (2, r)):

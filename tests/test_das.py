@@ -21,6 +21,9 @@ from dna.search.das import (
     ESTIMATORS,
     LimitError,
     NoFeasibleDesign,
+    _BySize,
+    _sample,
+    centred_ranks,
     das_search,
     limits_for,
     parse_objective,
@@ -122,6 +125,17 @@ def test_tensor_decode_equals_typed_decode_vgg16(seed, unroll):
     _assert_decode_equal(space, _random_indices(space, seed, 6))
 
 
+def test_tensor_decode_views_and_value_table():
+    """Unrestricted mapping choices decode from views of the index batch (map_start);
+    restricted ones through the value table; both equal the typed decode."""
+    space = _space("vgg16", "divisors", ("multicycle", "pipeline"))
+    assert tensor_space(space).map_start is not None
+    narrowed = restrict(space, {"layer[0].gb.K": (1, 8), "layer[3].order.dram[0]": (2, 4),
+                                "layer[5].rf.C": (2,)})
+    assert tensor_space(narrowed).map_start is None
+    _assert_decode_equal(narrowed, _random_indices(narrowed, 3, 6))
+
+
 def test_tensor_decode_extreme_choices():
     """All-first and all-last choices (smallest and largest tiles/unrolls, every split)."""
     space = _space("tiny", "divisors", ("multicycle", "pipeline"))
@@ -212,6 +226,44 @@ def test_impossible_limits_are_refused():
         parse_objective("speed")
     with pytest.raises(LimitError, match="exhaustive"):
         exhaustive(get_network("alexnet"), ZC706)
+
+
+def _pairwise_ranks(key: torch.Tensor) -> torch.Tensor:
+    """centred_ranks by its definition: strictly better and tied counts over all pairs."""
+    less = (key.unsqueeze(1) < key.unsqueeze(0)).sum(0)
+    equal = (key.unsqueeze(1) == key.unsqueeze(0)).sum(0)
+    return 0.5 - (less + (equal - 1) / 2) / max(key.shape[0] - 1, 1)
+
+
+@settings(max_examples=40, deadline=None)
+@given(seed=st.integers(0, 2**31 - 1), n=st.integers(1, 40), cols=st.integers(1, 5),
+       levels=st.integers(1, 6))
+def test_centred_ranks_sorted_equal_pairwise(seed, n, cols, levels):
+    """Per-layer ranks (sorted counts) equal the pairwise definition, ties and infs too."""
+    g = torch.Generator().manual_seed(seed)
+    key = torch.randint(0, levels, (n, cols), generator=g).double()
+    key[key == levels - 1] = float("inf") if levels > 2 else key[key == levels - 1]
+    got, want = centred_ranks(key), _pairwise_ranks(key)
+    assert got.dtype == want.dtype and torch.equal(got, want)
+
+
+@settings(max_examples=60, deadline=None)
+@given(seed=st.integers(0, 2**31 - 1), n_params=st.integers(1, 40), cmax=st.integers(1, 25),
+       scale=st.sampled_from([0.1, 1.0, 5.0, 30.0]), ties=st.booleans())
+def test_sampler_equals_searchsorted(seed, n_params, cmax, scale, ties):
+    """DAS's grouped comparisons draw what searchsorted on the CDF draws, from the same
+    random numbers (and leave the generator in the same state)."""
+    g = torch.Generator().manual_seed(seed)
+    sizes = torch.randint(1, cmax + 1, (n_params,), generator=g)
+    theta = torch.randn(n_params, cmax, generator=g, dtype=torch.float64) * scale
+    logits = (theta.round() if ties else theta).masked_fill(
+        torch.arange(cmax) >= sizes[:, None], -1e9)
+    g1, g2 = torch.Generator().manual_seed(seed), torch.Generator().manual_seed(seed)
+    got = _sample(logits, 40, g1, _BySize.of(sizes))
+    cdf = torch.softmax(logits, -1).cumsum(-1)
+    u = torch.rand(n_params, 40, generator=g2, dtype=torch.float64)
+    want = torch.searchsorted(cdf, u * cdf[:, -1:]).clamp(max=cmax - 1).T
+    assert torch.equal(got, want) and torch.equal(g1.get_state(), g2.get_state())
 
 
 def test_das_is_deterministic():

@@ -2,16 +2,18 @@
 
 Formulas and assumptions are in docs/cost_model.md; `tests/walker.py` is the brute-force
 loop-nest walker whose counts this model must equal exactly. All counts are float64
-tensors (exact for integers below 2**53).
+tensors (exact for integers below 2**53); loop positions and 0/1 indicators are int8.
 
-Speed (docs/cost_model.md, "Speed"): inside, the model is tensor-major: a per-tensor
-quantity is one contiguous (3, B, L) tensor (inputs, weights, outputs), a per-dim one
-(7, B, L), so every pass is a contiguous elementwise op and a slice is a (B, L) tensor.
-Results are bit-identical to the model before (tests/test_cost_speed.py): only counts that
-stay far below 2**53 (visits, tile words, compute cycles: at most the padded MAC count)
-are formed in a new order; word counts and everything rounded keep the operands and order
-of the formulas, since extreme mappings take word counts past 2**53. Large batches run in
-chunks of `CHUNK_PAIRS` layer x point pairs, so the working set stays in cache.
+Speed (docs/cost_model.md, "Speed"): inside, the model is dim-major and tensor-major: a
+per-dim quantity is (7, B, L) (or (2, 7, B, L) for the dram and gb levels), a per-tensor
+one (3, B, L) (inputs, weights, outputs), so every pass is a contiguous elementwise op
+over (B, L) planes; selections are 0/1 factors rather than `torch.where`. Results are
+bit-identical to the model before (tests/test_cost_speed.py): only counts that stay far
+below 2**53 (visits, tile words, compute cycles: at most the padded MAC count) are formed
+in a new order; word counts and everything rounded keep the operands and order of the
+formulas, since extreme mappings take word counts past 2**53. Large batches run in chunks
+of `CHUNK_PAIRS` layer x point pairs (a search tunes its own,
+dna.search.evaluator.ChunkTuner).
 """
 from __future__ import annotations
 
@@ -25,18 +27,23 @@ from dna.cost.nodes import node_cost
 from dna.cost.resources import chunk_resources
 from dna.cost.target import Target, bus_bytes_for
 from dna.quant.contract import acc_bits
-from dna.space.gads.batch import F64, LayerSet, MappingBatch, tile_words_batch
+from dna.space.gads.batch import F64, LayerSet, MappingBatch
 from dna.space.gads.typed import RELEVANT, TENSORS, window_band, window_rows
 from dna.workload.ir import DIMS
 
-_POS = torch.arange(1, len(DIMS) + 1)  # 1-based loop positions
 # `_visits` spells the relevance out by dim: N Y X and C R S (inputs), K C R S, N K Y X.
 assert [set(RELEVANT[t]) for t in TENSORS] == [set("NCYXRS"), set("KCRS"), set("NKYX")]
 assert tuple(DIMS) == tuple("NKCYXRS")
+_POS = torch.arange(1, len(DIMS) + 1, dtype=torch.int8)  # 1-based loop positions
+# Stands for "no such cycle count" in a minimum: x + _FAR rounds to _FAR for any count x the
+# model forms (far below 1e290), and count - _FAR clamps to 0, as inf would.
+_FAR = 1e300
 
-# Layer x point pairs per chunk of a large batch (`evaluate`): benchmarks/cost_model.py
-# peaks at 16k-64k pairs. Unchunked (the model before issue #16) 1M pairs ran at 41-45%
-# of its peak (temporaries past the cache, page faults); in chunks of 16k pairs at 87-88%.
+# Layer x point pairs per chunk of a large batch (`evaluate`). Measured on the 2-core
+# machine (load 4.2), 4,096 VGG16 points: random points 1.88 M pairs/s in chunks of 8k
+# pairs, 1.86 M at 16k, 1.72 M at 32k, 1.67 M unchunked; DAS-decoded points 1.24 M, 1.29 M,
+# 1.16 M (MobileNetV2: 1.12 M, 1.15 M, 1.05 M). A search times the choices on its machine
+# (dna.search.evaluator.ChunkTuner).
 CHUNK_PAIRS = 16384
 
 # DRAM access (docs/cost_model.md section 3). Latency: about 100 ns from a read request to
@@ -64,51 +71,79 @@ def outstanding_bits(clock_mhz: float) -> int:
 BURST_BEATS = 16
 
 
-def _visits(factors: torch.Tensor, order: torch.Tensor, follow_k: torch.Tensor | None
+def _visits(f2: torch.Tensor, order: torch.Tensor, follow_k: torch.Tensor | None
             ) -> tuple[torch.Tensor, torch.Tensor]:
     """(GB tile visits, array tile visits), each (3, B, L). A tile changes whenever a
     relevant loop with bound > 1 advances, so its visits are the product of all bounds down
     to the innermost such loop (1 if there is none), over the dram loops for GB tiles and
     over the dram then gb loops for array tiles. The hardware lowering places its tile
-    loads by the same rule (hwgen.nest `Nest.reload_pos`). `factors`, `order` (B, L, 3, 7) as in MappingBatch;
-    `follow_k` (L,) bool, None when no layer's inputs follow K."""
-    o, f2 = order[..., :2, :], factors[..., :2, :]  # (B, L, 2, 7) dram and gb levels
-    pos = torch.empty_like(o).scatter_(-1, o, _POS.to(o.device).expand_as(o))  # 1-based
-    live = torch.where(f2 > 1, pos, 0).permute(3, 2, 0, 1).contiguous()  # (7, 2, B, L)
-    n, k, c, y, x, r, s = live  # position of each advancing loop (0: bound 1)
+    loads by the same rule (hwgen.nest `Nest.reload_pos`). `f2` (2, 7, B, L) dram and gb
+    bounds, `order` (B, L, 3, 7) as in MappingBatch; `follow_k` (L,) bool, None when no
+    layer's inputs follow K.
+
+    Dim by dim rather than along the loop order: that product is every relevant bound
+    (advancing ones lie at or above the innermost, the others are 1) times the irrelevant
+    bounds whose loops lie above it. All integers, with 0/1 indicators for selections."""
+    o2 = order[..., :2, :]  # (B, L, 2, 7)
+    # positions and 0/1 indicators are small integers: int8, 8 times less memory traffic
+    pos = torch.empty(f2.shape, dtype=torch.int8, device=f2.device)  # (2, 7, B, L)
+    pos.permute(2, 3, 0, 1).scatter_(-1, o2, _POS.to(o2.device).expand_as(o2))  # 1-based
+    fm1 = f2 - 1
+    live = fm1.clamp(max=1.0).to(torch.int8).mul_(pos)  # position of each advancing loop
+    n, k, c, y, x, r, s = live.unbind(1)  # (2, B, L) each
     nyx = torch.maximum(torch.maximum(n, y), x)
     crs = torch.maximum(torch.maximum(c, r), s)
-    last_i = torch.maximum(nyx, crs)
+    last_i = torch.maximum(nyx, crs)  # innermost advancing relevant loop, 0: none
     if follow_k is not None:
-        last_i = torch.where(follow_k, torch.maximum(last_i, k), last_i)
-    last = torch.stack([last_i, torch.maximum(crs, k), torch.maximum(nyx, k)], -1)
-    ordered = f2.gather(-1, o)  # (B, L, 2, 7) bounds outer -> inner
-    cp = torch.ones(*ordered.shape[:-1], 8, dtype=ordered.dtype, device=ordered.device)
-    torch.cumprod(ordered, -1, out=cp[..., 1:])
-    g = cp.gather(-1, last.permute(1, 2, 0, 3)).permute(2, 3, 0, 1)  # (2, 3, B, L)
-    return g[0], torch.where(last[1].permute(2, 0, 1) > 0, cp[..., 0, 7] * g[1], g[0])
+        last_i = torch.maximum(last_i, k * follow_k)
+    last_w, last_o = torch.maximum(crs, k), torch.maximum(nyx, k)
+    # each dim's bound if its loop lies above the innermost loop of the tensor it is
+    # irrelevant to (N: weights, K: inputs, C: outputs, ...), else 1
+    irr = torch.stack([last_w, last_i, last_o, last_w, last_w, last_o, last_o], 1)
+    above = irr.sub_(pos).clamp_(0, 1)  # (2, 7, B, L)
+    if follow_k is not None:  # K is relevant to inputs that follow it
+        torch.maximum(above[:, 1], follow_k.to(above.dtype), out=above[:, 1])
+    an, ak, ac, ay, ax, ar, as_ = fm1.mul_(above.to(F64)).add_(1.0).unbind(1)
+    fn, fk, fc, fy, fx, fr, fs = f2.unbind(1)
+    fnyx, fcrs = fn * (fy * fx), fc * (fr * fs)
+    v = torch.empty((3,) + fn.shape, dtype=F64, device=fn.device)  # (3, 2, B, L)
+    torch.mul(fnyx * fcrs, ak, out=v[0])
+    torch.mul(fk * fcrs, an * ay * ax, out=v[1])
+    torch.mul(fk * fnyx, ac * ar * as_, out=v[2])
+    gb, v_gb = v[:, 0], v[:, 1]
+    total = fnyx[0] * fcrs[0] * fk[0]  # (B, L) all dram bounds
+    below = torch.stack([last_i[1], last_w[1], last_o[1]]).clamp_(max=1)  # a gb loop counts
+    return gb.contiguous(), (total * v_gb).sub_(gb).mul_(below).add_(gb)
 
 
-def _dram_runs(ext: torch.Tensor, bounds: torch.Tensor, stride: torch.Tensor,
-               follow_k: torch.Tensor | None) -> torch.Tensor:
-    """Contiguous DRAM runs of a GB tile with extents `ext` (7, B, L) -> (3, B, L).
+def _tiles(ext: torch.Tensor, bounds: torch.Tensor, stride: torch.Tensor,
+           follow_k: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor]:
+    """Words per tensor of tiles with extents `ext` (7, T, B, L) -> (3, T, B, L)
+    (as `tile_words_batch`), and the contiguous DRAM runs of the first kind, the GB tile,
+    (3, B, L).
 
     Layouts: activations NCHW, weights (K, C, R, S). Inputs: one run per stored row (per
     window when stride > S leaves column gaps). Weights: one run per (k, c, r) row, inner
     dims the tile covers exactly merge into longer runs. Outputs: one run per (n, k, y)
     row, or per (n, k) plane when the tile spans whole rows.
     """
-    n, k, c, y, x, r, s = ext
-    bc, bx, br, bs = (bounds[:, i] for i in (2, 4, 5, 6))
+    n, k, c, y, x, r, s = ext  # (T, B, L) each
     rows = window_rows(y, r, stride, torch.minimum)
-    gapped = ~window_band(x, s, stride)
     ch = c if follow_k is None else torch.where(follow_k, k, c)
-    runs_i = n * ch * rows * torch.where(gapped, x, 1.0)
+    words = torch.empty((3,) + n.shape, dtype=F64, device=n.device)
+    torch.mul(n * ch * rows, window_rows(x, s, stride, torch.minimum), out=words[0])
+    torch.mul(k * c * r, s, out=words[1])
+    torch.mul(n * k * y, x, out=words[2])
+    n, k, c, y, x, r, s, ch, rows = (t[0] for t in (n, k, c, y, x, r, s, ch, rows))
+    bc, bx, br, bs = (bounds[:, i] for i in (2, 4, 5, 6))
+    gapped = ~window_band(x, s, stride)  # stride > S leaves gaps: a run per window
+    runs = torch.empty((3,) + n.shape, dtype=F64, device=n.device)
+    torch.mul(n * ch * rows, (x - 1).mul_(gapped).add_(1.0), out=runs[0])
     kc = k * c
-    runs_w = torch.where(s == bs, torch.where(r == br, torch.where(c == bc, 1.0, k), kc),
-                         kc * r)
-    runs_o = n * k * torch.where(x == bx, 1.0, y)
-    return torch.stack([runs_i, runs_w, runs_o])
+    torch.where(s == bs, torch.where(r == br, torch.where(c == bc, 1.0, k), kc), kc * r,
+                out=runs[1])
+    torch.mul(n * k, torch.where(x == bx, 1.0, y), out=runs[2])
+    return words, runs
 
 
 @dataclass(frozen=True)
@@ -130,25 +165,24 @@ class _Counts:
 
 def _counts(layers: LayerSet, m: MappingBatch) -> _Counts:
     """Visits, tiles and runs of every layer under every mapping (docs/cost_model.md §2)."""
-    stride = layers.stride
     fk = layers.follow_k if any(layers.depthwise) else None
-    f = m.factors.permute(2, 3, 0, 1).contiguous()  # (3, 7, B, L) dram, gb, rf
-    sp = m.spatial.permute(2, 0, 1).contiguous()  # (7, B, L)
-    fetch_gb, fetch_rf = _visits(m.factors, m.order, fk)
-    f_dram, f_gb, f_rf = f
-    array_ext = sp * f_rf
-    gb_ext = f_gb * array_ext
-    ext = torch.stack([gb_ext, array_ext, f_rf, sp], 1)  # (7, 4, B, L)
-    words = tile_words_batch(ext, stride, fk, dim=0)  # (3, 4, B, L)
-    n, k, _, y, x, _, _ = f_dram
+    f = m.factors.permute(2, 3, 0, 1)  # (3, 7, B, L) dram, gb, rf
+    ext = torch.empty((7, 4) + m.chunk.shape, dtype=F64, device=f.device)  # per dim:
+    ext[:, 2] = f[2]  # RF tile (one PE)
+    ext[:, 3] = m.spatial.permute(2, 0, 1)  # PEs along the dim
+    torch.mul(ext[:, 3], ext[:, 2], out=ext[:, 1])  # array tile
+    f2 = f[:2].contiguous()  # (2, 7, B, L) dram, gb
+    torch.mul(f2[1], ext[:, 1], out=ext[:, 0])  # GB tile
+    words, runs = _tiles(ext, layers.bounds, layers.stride, fk)  # (3, 4, B, L), (3, B, L)
+    fetch_gb, fetch_rf = _visits(f2, m.order, fk)
+    n, k, _, y, x, _, _ = f2[0]
     distinct_gb = n * k * y * x
-    gn, gk, _, gy, gx, _, _ = f_gb
+    gn, gk, _, gy, gx, _, _ = f2[1]
     return _Counts(
-        compute_cycles=f.prod(0).prod(0), pes=sp.prod(0), fetch_gb=fetch_gb,
-        fetch_rf=fetch_rf, distinct_gb=distinct_gb,
+        compute_cycles=f2.flatten(0, 1).prod(0) * ext[:, 2].prod(0), pes=ext[:, 3].prod(0),
+        fetch_gb=fetch_gb, fetch_rf=fetch_rf, distinct_gb=distinct_gb,
         distinct_rf=distinct_gb * (gn * gk * gy * gx), gb_tile=words[:, 0],
-        array_tile=words[:, 1], rf_tile=words[:, 2], banks=words[:, 3],
-        gb_runs=_dram_runs(gb_ext, layers.bounds, stride, fk))
+        array_tile=words[:, 1], rf_tile=words[:, 2], banks=words[:, 3], gb_runs=runs)
 
 
 @dataclass(frozen=True)
@@ -175,7 +209,10 @@ class LayerAccesses:
 def _psums(fetch: torch.Tensor, distinct: torch.Tensor, tile: torch.Tensor) -> torch.Tensor:
     """(3, B, L) words read down a level per tensor: visits x tile, outputs less the first
     visit of each distinct tile (partial sums are read back only on revisits)."""
-    return torch.cat([fetch[:2] * tile[:2], ((fetch[2] - distinct) * tile[2])[None]])
+    out = torch.empty(tile.shape, dtype=F64, device=tile.device)
+    torch.mul(fetch[:2], tile[:2], out=out[:2])
+    torch.mul(fetch[2] - distinct, tile[2], out=out[2])
+    return out
 
 
 def layer_accesses(layers: LayerSet, m: MappingBatch) -> LayerAccesses:
@@ -230,8 +267,33 @@ def dram_timing(c: _Counts, target: Target, bits: int, rep: torch.Tensor,
     drains and is written back after the last: they are the fill + drain, not the steady
     state (docs/cost_model.md section 3).
     """
+    d = _dram_terms(c, target, bits, rep)
+    return *_dram_cycles(d, target, wait), _queue_load(d, target)
+
+
+@dataclass(frozen=True)
+class _DramTerms:
+    """What `dram_timing` derives without the request latency, (B, L) or (2, B, L) for
+    inputs and weights; a pipeline evaluates the latency twice (`_queue_wait`)."""
+
+    t_in: torch.Tensor  # (2, B, L) cycles of an input, weight GB tile transfer
+    t_fin: torch.Tensor  # cycles of a final output tile write-back
+    t_ps: torch.Tensor  # cycles of a partial-sum tile write-back (or read-back)
+    moves_in: torch.Tensor  # (2, B, L) steady input, weight visits (all but the first)
+    evicts: torch.Tensor  # steady output write-backs of complete tiles (all but the last)
+    revisits: torch.Tensor  # output visits that read partial sums back
+    rf: torch.Tensor  # (3, B, L) RF-tile fill (or drain) cycles
+    visit_c: torch.Tensor  # (3, B, L) compute cycles per GB visit
+    start: torch.Tensor  # (2, B, L) cycles after a visit starts until its next-but-one
+    # visit's request goes out (its release, or after the other tensor's transfer)
+    chain: torch.Tensor  # an output revisit's chain less its two latencies
+    first: torch.Tensor  # steady cycles of the first visits of output tiles
+    floor: torch.Tensor  # steady cycles the bus and its stalls allow, whatever the latency
+
+
+def _dram_terms(c: _Counts, target: Target, bits: int, rep: torch.Tensor) -> _DramTerms:
+    """The latency-free part of `dram_timing` (its docstring has the model)."""
     bpc = target.dram_bytes_per_cycle
-    lat = dram_latency_cycles(target.clock_mhz) + wait
 
     def xfer(words: torch.Tensor, width_bits: float, runs: torch.Tensor) -> torch.Tensor:
         # bursts touched: runs start at element-aligned offsets, uniformly over a burst
@@ -239,52 +301,65 @@ def dram_timing(c: _Counts, target: Target, bits: int, rep: torch.Tensor,
         return torch.maximum(burst_bytes / bpc, runs)
 
     fg, f = c.fetch_gb, c.rf_tile  # (3, B, L); f: RF-tile fill (or drain) cycles
-    t_in = xfer(c.gb_tile[:2], bits, c.gb_runs[:2])  # (2, B, L) inputs, weights
-    t_fin = xfer(c.gb_tile[2], bits, c.gb_runs[2])
+    t3 = xfer(c.gb_tile, bits, c.gb_runs)  # (3, B, L) inputs, weights, final outputs
+    t_in, t_fin = t3[:2], t3[2]
     t_ps = xfer(c.gb_tile[2], acc_bits(bits), c.gb_runs[2])
     f_in = fg[:2] * rep  # (2, B, L) visits over all runs
-    distinct = c.distinct_gb * rep
+    moves_in = f_in - 1
+    evicts = c.distinct_gb * rep - 1  # the last write-back is in the drain
     revisits = (fg[2] - c.distinct_gb) * rep
     ps_moves = revisits * t_ps
-    evict = (distinct - 1) * t_fin + ps_moves  # the last write-back is in the drain
-    moves_in = (f_in - 1) * t_in  # (2, B, L)
-    bus = moves_in[0] + moves_in[1] + evict + ps_moves
+    evict = evicts * t_fin + ps_moves
+    moved_in = moves_in * t_in  # (2, B, L)
+    bus = moved_in[0] + moved_in[1] + evict + ps_moves
     visit_c = c.compute_cycles / fg  # (3, B, L) compute per GB visit
     tile_c = c.compute_cycles / c.fetch_rf[:2]  # compute per array tile
     rel = torch.clamp(visit_c[:2] - 2 * tile_c + f[:2], min=0.0)  # release after start
     r_i, r_w = rel
-    ready_i, ready_w = r_i + lat + t_in[0], r_w + lat + t_in[1]  # after the visit starts
     # Changing visit together, the later request waits for the earlier one's data.
     together = fg[0] == fg[1]
     w_first = r_w <= r_i
-    ready_i = torch.where(together & w_first,
-                          lat + torch.maximum(r_i, r_w + t_in[1]) + t_in[0], ready_i)
-    ready_w = torch.where(together & ~w_first,
-                          lat + torch.maximum(r_w, r_i + t_in[0]) + t_in[1], ready_w)
-    ready = torch.stack([ready_i, ready_w])
-    visit = (f_in - 1) * torch.maximum(visit_c[:2], (ready + f[:2]) / 2)  # (2, B, L)
-    t_o, f_o = visit_c[2], f[2]
-    outs = (revisits * torch.maximum(t_o, (t_o + 2 * f_o + 2 * t_ps + 2 * lat) / 2)
-            + (distinct - 1) * torch.maximum(t_o, (t_o + f_o + t_fin) / 2))
-    steady = torch.maximum(torch.maximum(bus, outs), visit.amax(0))
-    steady = torch.maximum(steady, _bus_stalls(c, bus, t_in, f_in, visit_c, rep))
+    start = torch.stack([
+        torch.where(together & w_first, torch.maximum(r_i, r_w + t_in[1]), r_i),
+        torch.where(together & ~w_first, torch.maximum(r_w, r_i + t_in[0]), r_w)])
+    t_o = visit_c[2]
+    first = evicts * torch.maximum(t_o, (t_o + f[2] + t_fin) / 2)
+    stalls = _bus_stalls(c, bus, t_in, moves_in, visit_c, rep)
+    return _DramTerms(t_in, t_fin, t_ps, moves_in, evicts, revisits, f, visit_c, start,
+                      t_o + 2 * f[2] + 2 * t_ps, first, torch.maximum(bus, stalls))
+
+
+def _dram_cycles(d: _DramTerms, target: Target, wait: torch.Tensor | float = 0.0
+                 ) -> tuple[torch.Tensor, torch.Tensor]:
+    """(steady DRAM cycles, fill + drain cycles) (B, L) at the DRAM latency plus `wait`."""
+    lat = dram_latency_cycles(target.clock_mhz) + wait
+    f, t_in = d.rf, d.t_in
+    ready = lat + d.start + t_in  # (2, B, L) after the visit starts
+    visit = d.moves_in * torch.maximum(d.visit_c[:2], (ready + f[:2]) / 2)  # (2, B, L)
+    t_o = d.visit_c[2]
+    outs = d.revisits * torch.maximum(t_o, (d.chain + 2 * lat) / 2) + d.first
+    steady = torch.maximum(torch.maximum(d.floor, outs), visit.amax(0))
     fill = lat + t_in[0] + t_in[1] + torch.maximum(f[0], f[1])
-    drain = f[2] + t_fin + lat
-    # queueing load on the other chunks (`_queue_wait`): transfer count x cycles x the
-    # wait a request arriving meanwhile sees, t / 2 on average, but never more than the
-    # queue a client keeps ahead (2^QA bursts) once a transfer is longer
+    drain = f[2] + d.t_fin + lat
+    return steady, fill + drain
+
+
+def _queue_load(d: _DramTerms, target: Target) -> torch.Tensor:
+    """(B, L) queueing load of a layer's steady transfers on the other chunks
+    (`_queue_wait`): transfer count x cycles x the wait a request arriving meanwhile sees,
+    t / 2 on average, but never more than the queue a client keeps ahead (2^QA bursts)
+    once a transfer is longer."""
     window = 2.0 * (1 << outstanding_bits(target.clock_mhz)) * BURST_BEATS * \
-        bus_bytes_for(target) / bpc
+        bus_bytes_for(target) / target.dram_bytes_per_cycle
 
     def load(t: torch.Tensor) -> torch.Tensor:
         return t * torch.clamp(t, max=window)
 
-    sq = ((f_in[0] - 1) * load(t_in[0]) + (f_in[1] - 1) * load(t_in[1])
-          + (distinct - 1) * load(t_fin) + 2 * revisits * load(t_ps))
-    return steady, fill + drain, sq
+    return (d.moves_in[0] * load(d.t_in[0]) + d.moves_in[1] * load(d.t_in[1])
+            + d.evicts * load(d.t_fin) + 2 * d.revisits * load(d.t_ps))
 
 
-def _bus_stalls(c: _Counts, bus: torch.Tensor, t_in: torch.Tensor, f_in: torch.Tensor,
+def _bus_stalls(c: _Counts, bus: torch.Tensor, t_in: torch.Tensor, moves_in: torch.Tensor,
                 visit_c: torch.Tensor, rep: torch.Tensor) -> torch.Tensor:
     """(B, L) cycles of a saturated bus that serves reads in request order: a visit
     transfer longer than the one-visit cushion of a tensor that changes visit more often
@@ -293,50 +368,68 @@ def _bus_stalls(c: _Counts, bus: torch.Tensor, t_in: torch.Tensor, f_in: torch.T
     comp = c.compute_cycles * rep
     stalls = []
     for t, o in ((0, 1), (1, 0)):
-        cushion = torch.minimum(*(torch.where(fg[u] > fg[t], visit_c[u], math.inf)
-                                  for u in (o, 2)))
+        # visit_c[u] where tensor u changes visit more often, else _FAR (no cushion)
+        cushion = torch.minimum(*((fg[t] - fg[u] + 1).clamp_(0.0, 1.0).mul_(_FAR)
+                                  .add_(visit_c[u]) for u in (o, 2)))
         excess = torch.clamp(t_in[t] - cushion, min=0.0)
-        stalls.append(comp + (f_in[t] - 1) * excess)
-    return torch.where(bus >= comp, torch.maximum(*stalls), 0.0)
+        stalls.append(comp + moves_in[t] * excess)
+    return torch.maximum(*stalls).mul_(bus >= comp)
 
 
 @functools.lru_cache(maxsize=32)
 def _loglog_table(table: tuple[tuple[float, float], ...]) -> tuple[torch.Tensor, torch.Tensor]:
-    """(log x, log y) of a per-access energy table, float64."""
-    return (torch.tensor([math.log(a) for a, _ in table], dtype=F64),
-            torch.tensor([math.log(b) for _, b in table], dtype=F64))
+    """(log x (S,), segments (S - 1, 4)) of a per-access energy table, float64: each
+    segment's log x0, log x1 - log x0, log y0, log y1 - log y0."""
+    lx = torch.tensor([math.log(a) for a, _ in table], dtype=F64)
+    ly = torch.tensor([math.log(b) for _, b in table], dtype=F64)
+    return lx, torch.stack([lx[:-1], lx[1:] - lx[:-1], ly[:-1], ly[1:] - ly[:-1]], -1)
 
 
 def _interp_loglog(table: tuple[tuple[float, float], ...], x: torch.Tensor) -> torch.Tensor:
     """Torch twin of target._interp_loglog (clamped below, extrapolated above)."""
-    xs, ys = (t.to(x.device) for t in _loglog_table(table))
-    lx = x.clamp(min=1.0).log().clamp(min=math.log(table[0][0]))
-    i = torch.searchsorted(xs, lx.contiguous()).clamp(1, len(table) - 1)
-    x0, x1, y0, y1 = xs[i - 1], xs[i], ys[i - 1], ys[i]
-    return torch.exp(y0 + (lx - x0) / (x1 - x0) * (y1 - y0))
+    xs, segments = _loglog_table(table)
+    lx = x.clamp(min=1.0).log().clamp_(min=math.log(table[0][0]))
+    # the segment that holds lx, the first below and the last above the table: counted
+    # over the inner points (searchsorted is ten times slower on a few points)
+    i = torch.zeros(lx.shape, dtype=torch.int64, device=lx.device)
+    for inner in xs[1:-1].tolist():
+        i += lx > inner
+    seg = torch.index_select(segments.to(lx.device), 0, i.view(-1)).view(*lx.shape, 4)
+    x0, dx, y0, dy = seg.unbind(-1)
+    return torch.exp(y0 + (lx - x0) / dx * dy)
 
 
 def _per_chunk_max(per_layer: torch.Tensor, chunk: torch.Tensor, n_chunks: int) -> torch.Tensor:
-    """(B, L, 3) -> (B, H, 3): max over the layers each chunk runs (at least 1)."""
-    out = torch.ones(per_layer.shape[0], n_chunks, 3, dtype=F64, device=per_layer.device)
+    """(3, B, L) -> (B, H, 3): max over the layers each chunk runs (at least 1)."""
     if n_chunks == 1:
-        return torch.maximum(out, per_layer.amax(1, keepdim=True))
-    idx = chunk.unsqueeze(-1).expand_as(per_layer)
-    return out.scatter_reduce(1, idx, per_layer, "amax", include_self=True)
+        return per_layer.amax(-1).clamp_(min=1.0).T[:, None, :]
+    out = torch.ones(3, chunk.shape[0], n_chunks, dtype=F64, device=per_layer.device)
+    out = out.scatter_reduce(2, chunk.expand_as(per_layer), per_layer, "amax",
+                             include_self=True)
+    return out.permute(1, 2, 0)
+
+
+def _per_layer(per_chunk: torch.Tensor, chunk: torch.Tensor) -> torch.Tensor:
+    """(B, H, K) per chunk -> (K, B, L) of each layer's chunk (a view when H = 1)."""
+    t = per_chunk.permute(2, 0, 1)  # (K, B, H)
+    if t.shape[-1] == 1:
+        return t.expand(-1, -1, chunk.shape[1])
+    return t.contiguous().gather(2, chunk.expand(t.shape[0], -1, -1))
 
 
 def _chunk_banks(moves: torch.Tensor, compute: torch.Tensor, banks: torch.Tensor,
                  chunk: torch.Tensor, n_chunks: int) -> torch.Tensor:
-    """`gb_banks` from (B, L, 3) GB words moved and words per cycle, (B, L) compute."""
-    demand = torch.ceil(moves / compute[..., None])
-    return _per_chunk_max(torch.minimum(demand, banks).clamp(min=1), chunk, n_chunks)
+    """`gb_banks` from (3, B, L) GB words moved and words per cycle, (B, L) compute."""
+    demand = torch.ceil(moves / compute)
+    return _per_chunk_max(torch.minimum(demand, banks).clamp_(min=1), chunk, n_chunks)
 
 
 def gb_banks(a: LayerAccesses, chunk: torch.Tensor, n_chunks: int) -> torch.Tensor:
     """(B, H, 3) banks per GB buffer of each chunk: enough for the chunk's most demanding
     layer to stream its words in its compute time, never more than the array takes in one
     cycle, at least 1. `chunk` (B, L) is each layer's chunk. The HLS backend builds these."""
-    return _chunk_banks(a.gb_read + a.gb_write, a.compute_cycles, a.banks, chunk, n_chunks)
+    return _chunk_banks((a.gb_read + a.gb_write).permute(2, 0, 1), a.compute_cycles,
+                        a.banks.permute(2, 0, 1), chunk, n_chunks)
 
 
 @dataclass(frozen=True)
@@ -372,17 +465,19 @@ ENERGY_PARTS = ("mac", "rf", "gb", "dram")
 
 
 def _energy(c: _Counts, m: MappingBatch, target: Target, bits: int, moves: torch.Tensor,
-            gb_words: torch.Tensor, rf_words: torch.Tensor, dram_bits: torch.Tensor
-            ) -> torch.Tensor:
-    """(B, L, 4) energy of one run of each layer's nest: MACs, RF, GB and DRAM accesses
+            gb_words: torch.Tensor, rf_words: torch.Tensor, dram_bits: torch.Tensor,
+            rep: torch.Tensor) -> torch.Tensor:
+    """(B, L, 4) energy of `rep` runs of each layer's nest: MACs, RF, GB and DRAM accesses
     (ENERGY_PARTS), per-access energies from the buffer sizes; `moves` (3, B, L) GB words
-    read and written (array and DRAM sides), `dram_bits` (B, L)."""
+    read and written (array and DRAM sides), `dram_bits` (B, L) of one run."""
     bits_t = torch.tensor([bits, bits, acc_bits(bits)], dtype=F64, device=gb_words.device)
     abits = float(acc_bits(bits))
     gb_bytes = gb_words * bits_t / 8  # (B, H, 3): one buffer per tensor
     rf_bytes = (rf_words * bits_t / 8).sum(-1)  # (B, H): one RF per PE
     gb_pj_h = _interp_loglog(target.sram_pj_table, gb_bytes) * bits_t / 16  # (B, H, 3)
-    rf_pj_in = (_interp_loglog(target.rf_pj_table, rf_bytes) * bits / 16).gather(1, m.chunk)
+    rf_pj_h = _interp_loglog(target.rf_pj_table, rf_bytes) * bits / 16  # (B, H)
+    pj = _per_layer(torch.cat([gb_pj_h, rf_pj_h[..., None]], -1), m.chunk)  # (4, B, L)
+    rf_pj_in = pj[3]
     rf_pj_acc = rf_pj_in * abits / bits  # (B, L)
 
     pe_cycles = c.compute_cycles * c.pes
@@ -391,29 +486,37 @@ def _energy(c: _Counts, m: MappingBatch, target: Target, bits: int, moves: torch
     drain = c.fetch_rf[2] * c.rf_tile[2] * c.pes  # output words out of the RFs
     e_rf = (pe_cycles * 2 * (rf_pj_in + rf_pj_acc) + (fill[0] + fill[1]) * rf_pj_in
             + (fill[2] + drain) * rf_pj_acc)
-    pj = [gb_pj_h[..., t].gather(1, m.chunk) for t in range(3)]
     e_gb = moves[0] * pj[0] + moves[1] * pj[1] + moves[2] * pj[2]
     e_dram = dram_bits * target.dram_pj_per_bit
-    return torch.stack([e_mac, e_rf, e_gb, e_dram], -1)
+    energy = torch.empty(e_mac.shape + (4,), dtype=F64, device=e_mac.device)
+    for i, part in enumerate((e_mac, e_rf, e_gb, e_dram)):
+        torch.mul(part, rep, out=energy[..., i])
+    return energy
 
 
-def evaluate(layers: LayerSet, m: MappingBatch, target: Target, bits: int) -> Costs:
+def evaluate(layers: LayerSet, m: MappingBatch, target: Target, bits: int, *,
+             chunk_pairs: int = 0) -> Costs:
     """Evaluate B accelerator points on L layers at `bits` precision (docs/cost_model.md).
 
-    Batches over `CHUNK_PAIRS` layer x point pairs run chunk by chunk (same results)."""
-    per_chunk = max(1, CHUNK_PAIRS // max(len(layers), 1))
+    Batches over `chunk_pairs` (default `CHUNK_PAIRS`) layer x point pairs run chunk by
+    chunk: every row depends only on its own point, so the results are the same."""
+    per_chunk = max(1, (chunk_pairs or CHUNK_PAIRS) // max(len(layers), 1))
     if m.batch <= per_chunk:
         return _evaluate(layers, m, target, bits)
-    parts = [_evaluate(layers, _rows(m, slice(i, i + per_chunk)), target, bits)
-             for i in range(0, m.batch, per_chunk)]
+    return concat([_evaluate(layers, rows(m, slice(i, i + per_chunk)), target, bits)
+                   for i in range(0, m.batch, per_chunk)])
+
+
+def concat(parts: list[Costs]) -> Costs:
+    """The `Costs` of consecutive chunks of one batch, as one."""
     return Costs(**{f.name: torch.cat([getattr(p, f.name) for p in parts])
                     for f in fields(Costs)})
 
 
-def _rows(m: MappingBatch, rows: slice) -> MappingBatch:
-    """Points `rows` of `m`."""
+def rows(m: MappingBatch, points: slice) -> MappingBatch:
+    """Points `points` of `m`."""
     return MappingBatch(**{f.name: None if getattr(m, f.name) is None
-                           else getattr(m, f.name)[rows] for f in fields(MappingBatch)})
+                           else getattr(m, f.name)[points] for f in fields(MappingBatch)})
 
 
 def _evaluate(layers: LayerSet, m: MappingBatch, target: Target, bits: int) -> Costs:
@@ -430,43 +533,49 @@ def _evaluate(layers: LayerSet, m: MappingBatch, target: Target, bits: int) -> C
     dram_bits = ((dram_rd[0] * bits + dram_rd[1] * bits + dram_rd[2] * abits) + final * bits
                  + (dram_wr - final) * abits) * rep
     dram_bytes = dram_bits / 8
-    dram_cycles, overhead, transfers = dram_timing(c, target, bits, rep)
+    terms = _dram_terms(c, target, bits, rep)
+    dram_cycles, overhead = _dram_cycles(terms, target)
 
     gb_rw = _psums(c.fetch_rf, c.distinct_rf, c.array_tile)  # (3, B, L) GB -> array
     gb_rw[2] += c.fetch_rf[2] * c.array_tile[2]  # + array -> GB (outputs)
-    banks = _chunk_banks(gb_rw.permute(1, 2, 0), c.compute_cycles, c.banks.permute(1, 2, 0),
-                         m.chunk, n_chunks)  # (B, H, 3)
-    at = m.chunk.unsqueeze(-1).expand(-1, -1, 3)  # (B, L, 3) chunk of each layer
-    banks_l = banks.gather(1, at).permute(2, 0, 1)  # (3, B, L)
-    gb_cycles = (gb_rw / banks_l).amax(0) * rep
-    steady, bound = torch.stack([compute, dram_cycles, gb_cycles], -1).max(-1)
+    banks = _chunk_banks(gb_rw, c.compute_cycles, c.banks, m.chunk, n_chunks)  # (B, H, 3)
+    gb_words = (m.gb_words if m.gb_words is not None
+                else _per_chunk_max(c.gb_tile, m.chunk, n_chunks))
+    rf_words = (m.rf_words if m.rf_words is not None
+                else _per_chunk_max(c.rf_tile, m.chunk, n_chunks))
+    per_layer = _per_layer(torch.cat([banks, gb_words, rf_words], -1), m.chunk)  # (9, B, L)
+    gb_cycles = (gb_rw / per_layer[:3]).amax(0) * rep
+    steady, bound = _bound(compute, dram_cycles, gb_cycles)
     latency = steady + overhead
     ops = _ops(layers, m, target, bits)
     if n_chunks > 1 and bool(m.pipeline.any()):  # chunks at once: queueing for the DRAM
-        wait = _queue_wait(transfers, dram_bytes / target.dram_bytes_per_cycle, latency, m,
-                           ops, n_chunks)
-        dram_cycles, overhead, _ = dram_timing(c, target, bits, rep, wait)
-        steady, bound = torch.stack([compute, dram_cycles, gb_cycles], -1).max(-1)
+        busy = dram_bytes / target.dram_bytes_per_cycle
+        wait = _queue_wait(_queue_load(terms, target), busy, latency, m, ops, n_chunks)
+        dram_cycles, overhead = _dram_cycles(terms, target, wait)
+        steady, bound = _bound(compute, dram_cycles, gb_cycles)
         latency = steady + overhead
 
-    gb_words = (m.gb_words if m.gb_words is not None
-                else _per_chunk_max(c.gb_tile.permute(1, 2, 0), m.chunk, n_chunks))
-    rf_words = (m.rf_words if m.rf_words is not None
-                else _per_chunk_max(c.rf_tile.permute(1, 2, 0), m.chunk, n_chunks))
     moves = gb_rw + dram_rd
     moves[2] += dram_wr
-    energy = _energy(c, m, target, bits, moves, gb_words, rf_words,
-                     dram_bits / rep) * rep[..., None]
+    energy = _energy(c, m, target, bits, moves, gb_words, rf_words, dram_bits / rep, rep)
     r = chunk_resources(m, target, bits, banks, gb_words, rf_words,
                         None if ops is None else ops.buffer_bytes)
-    fits = ((c.gb_tile <= gb_words.gather(1, at).permute(2, 0, 1))
-            & (c.rf_tile <= rf_words.gather(1, at).permute(2, 0, 1))).all(0).all(-1)
+    fits = ((c.gb_tile <= per_layer[3:6]).all(0) & (c.rf_tile <= per_layer[6:]).all(0)).all(-1)
     feasible = r.within_budget & fits & (m.chunk_pes.sum(-1) <= target.max_pes)
     return _network_costs(layers, m, target, ops, r, feasible, compute=compute,
                           dram_cycles=dram_cycles, gb_cycles=gb_cycles, latency_cycles=latency,
                           overhead_cycles=overhead, bound=bound,
                           utilisation=layers.macs / (compute * c.pes), dram_bytes=dram_bytes,
                           energy_pj=energy)
+
+
+def _bound(compute: torch.Tensor, dram: torch.Tensor, gb: torch.Tensor
+           ) -> tuple[torch.Tensor, torch.Tensor]:
+    """(steady cycles, bound) (B, L): the largest of the three and which (0 compute,
+    1 dram, 2 gb; the first on a tie)."""
+    first = torch.maximum(compute, dram)
+    bound = (dram > compute).long().masked_fill_(gb > first, 2)
+    return torch.maximum(first, gb), bound
 
 
 def _queue_wait(sq: torch.Tensor, busy: torch.Tensor, latency: torch.Tensor,

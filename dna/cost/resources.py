@@ -21,7 +21,7 @@ def bram18k(words: torch.Tensor, banks: torch.Tensor, bits: torch.Tensor,
     depth = torch.ceil(words / banks)
     width = torch.where(bits <= 9, 9.0, torch.where(bits <= 18, 18.0, 36.0)).to(F64)
     per_bank = torch.ceil(bits / width) * torch.ceil(depth / (BRAM18K_BITS // width))
-    return torch.where(depth * bits <= lutram_max_bits, 0.0, per_bank * banks)
+    return (per_bank * banks).mul_(depth * bits > lutram_max_bits)
 
 
 @dataclass(frozen=True)
@@ -54,7 +54,7 @@ def chunk_resources(m: MappingBatch, target: Target, bits: int, banks: torch.Ten
         brams = bram18k(bram_words, banks, bits_t, target.lutram_max_bits)
         chunk_bram = brams.sum(-1) * used
         dsp, bram = chunk_dsp.sum(-1), chunk_bram.sum(-1)
-        lutram_bits = torch.where(brams == 0, bram_words * bits_t, 0.0).sum(-1)
+        lutram_bits = (bram_words * bits_t).mul_(brams == 0).sum(-1)
         rf_bits = (rf_words * bits_t).sum(-1) * m.chunk_pes
         lut = target.lut_base + ((m.chunk_pes * target.lut_per_pe[bits]
                                   + (lutram_bits + rf_bits) / 64) * used).sum(-1)

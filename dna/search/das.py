@@ -210,10 +210,11 @@ def _run(ev: Evaluator, cfg: DASConfig, budget: int, samples: int, gen: torch.Ge
     n_steps = max(1, (budget - n_warm - int(cfg.polish * budget)) // per_step)
     hw = layer_of < 0
     clamp = _logit_clamp(sizes, hw, cfg.explore, cfg.hw_clamp)  # (P, 1)
+    by_size = _BySize.of(sizes)
     for t in range(n_steps):
         logits = theta.masked_fill(~mask, -1e9)
         if cfg.gradient == "score":
-            loss = _score_step(ev, logits, cfg, samples, gen, layer_of)
+            loss = _score_step(ev, logits, cfg, samples, gen, layer_of, by_size)
         else:
             tau = cfg.tau[0] * (cfg.tau[1] / cfg.tau[0]) ** (t / max(n_steps - 1, 1))
             loss = _straight_through_step(ev, logits, cfg, samples, gen, tau)
@@ -254,8 +255,15 @@ def _logit_clamp(sizes: torch.Tensor, hw: torch.Tensor, explore: float, hw_clamp
 def centred_ranks(key: torch.Tensor) -> torch.Tensor:
     """Utilities in [-0.5, 0.5] along dim 0 (lowest key -> +0.5); ties share their mean."""
     b = key.shape[0]
-    less = (key.unsqueeze(1) < key.unsqueeze(0)).sum(0)  # how many are strictly better
-    equal = (key.unsqueeze(1) == key.unsqueeze(0)).sum(0)
+    if key.dim() > 1 and b > 1 and not bool(key.isnan().any()):
+        cols = key.reshape(b, -1).T.contiguous()  # (columns, b)
+        ordered = cols.sort(-1).values
+        less = torch.searchsorted(ordered, cols)  # how many are strictly better
+        equal = torch.searchsorted(ordered, cols, right=True) - less
+        less, equal = less.T.reshape(key.shape), equal.T.reshape(key.shape)
+    else:  # pairwise counts (NaN keys compare unequal to all, as here)
+        less = (key.unsqueeze(1) < key.unsqueeze(0)).sum(0)
+        equal = (key.unsqueeze(1) == key.unsqueeze(0)).sum(0)
     rank = less + (equal - 1) / 2  # 0 = best
     return 0.5 - rank / max(b - 1, 1)
 
@@ -311,16 +319,44 @@ class _Adam:
         self.param.sub_(self.lr * m_hat / (v_hat.sqrt() + self.eps))
 
 
-def _sample(logits: torch.Tensor, samples: int, gen: torch.Generator) -> torch.Tensor:
-    """(S, P) choice indices drawn from softmax(logits) by inverse CDF."""
+@dataclass(frozen=True)
+class _BySize:
+    """The parameters in order of their number of choices, for `_sample`."""
+
+    perm: torch.Tensor  # (P,) parameters, fewest choices first (stable)
+    inverse: torch.Tensor  # (P,) position of each parameter in `perm`
+    starts: tuple[int, ...]  # starts[c]: first position in `perm` with more than c + 1 choices
+
+    @staticmethod
+    def of(sizes: torch.Tensor) -> _BySize:
+        perm = torch.argsort(sizes, stable=True)
+        ordered = sizes[perm]
+        starts = tuple(int(torch.searchsorted(ordered, c + 2))
+                       for c in range(int(sizes.max()) - 1))
+        return _BySize(perm, torch.argsort(perm), starts)
+
+
+def _sample(logits: torch.Tensor, samples: int, gen: torch.Generator, by_size: _BySize
+            ) -> torch.Tensor:
+    """(S, P) choice indices drawn from softmax(logits) by inverse CDF: the number of
+    cumulative probabilities below u x total (what searchsorted finds). The logits of
+    choices past a parameter's own are -1e9 (probability 0), so its cumulative
+    probabilities from its last choice on equal the total and none is below it: only the
+    first choices - 1 are compared, on parameters grouped by their number of choices."""
     cdf = torch.softmax(logits.detach(), -1).cumsum(-1)  # (P, C)
     u = torch.rand(logits.shape[0], samples, generator=gen, dtype=cdf.dtype)
-    idx = torch.searchsorted(cdf, u * cdf[:, -1:])  # (P, S)
-    return idx.clamp(max=logits.shape[1] - 1).T.contiguous()
+    cdf = cdf[by_size.perm]
+    v = u[by_size.perm] * cdf[:, -1:]  # (P, S) in size order
+    below = torch.zeros(v.shape, dtype=torch.uint8 if len(by_size.starts) < 256 else torch.int32)
+    for c, start in enumerate(by_size.starts):  # rows from `start` have > c + 1 choices
+        below[start:] += cdf[start:, c:c + 1] < v[start:]
+    return torch.empty(samples, logits.shape[0], dtype=torch.int64).copy_(
+        below[by_size.inverse].T)
 
 
 def _score_step(ev: Evaluator, logits: torch.Tensor, cfg: DASConfig, samples: int,
-                gen: torch.Generator, layer_of: torch.Tensor) -> torch.Tensor:
+                gen: torch.Generator, layer_of: torch.Tensor, by_size: _BySize
+                ) -> torch.Tensor:
     """Surrogate loss whose gradient is the score-function estimate with a rank baseline.
 
     With `cfg.anchor` the batch has three groups, each ranked on its own: free samples,
@@ -331,40 +367,50 @@ def _score_step(ev: Evaluator, logits: torch.Tensor, cfg: DASConfig, samples: in
     uni = (torch.rand(n_uni, len(layer_of), generator=gen, dtype=torch.float64)
            * ev.ts.sizes).long()
     samples -= n_uni
-    idx = _sample(logits, samples, gen)  # (S, P)
+    idx = _sample(logits, samples, gen, by_size)  # (S, P)
     hw = layer_of < 0  # (P,)
     anchor = ev.best_index if cfg.anchor else None
     n_anch = int(cfg.anchor_share * samples) if anchor is not None else 0
     free, mid = samples - n_anch, samples - n_anch // 2
     if n_anch:
-        idx[free:mid, ~hw] = anchor[~hw]  # vary hardware only
-        idx[mid:, hw] = anchor[hw]  # vary mappings only
+        idx[free:mid] = torch.where(hw, idx[free:mid], anchor)  # vary hardware only
+        idx[mid:] = torch.where(hw, anchor, idx[mid:])  # vary mappings only
     s = ev(torch.cat([idx, uni]) if n_uni else idx)
-    parts = [_advantages(s, slice(0, free), layer_of, cfg.local_credit)]
+    groups = [(slice(0, free), cfg.local_credit, True, True)]
     if n_anch:
-        parts.append(torch.where(hw, _advantages(s, slice(free, mid), layer_of, False), 0.0))
-        parts.append(torch.where(hw, 0.0, _advantages(s, slice(mid, samples), layer_of,
-                                                      cfg.local_credit)))
-        if cfg.recombine:
-            _recombine(ev, idx[mid:], s.layer_loss[mid:samples], s.feasible[mid:samples],
-                       layer_of)
-    adv = torch.cat(parts)  # (S, P)
+        groups += [(slice(free, mid), False, True, False),
+                   (slice(mid, samples), cfg.local_credit, False, True)]
+    adv = _advantages(s, samples, groups, layer_of)  # (S, P)
+    if n_anch and cfg.recombine:
+        _recombine(ev, idx[mid:], s.layer_loss[mid:samples], s.feasible[mid:samples],
+                   layer_of)
     logp = torch.log_softmax(logits, -1)[torch.arange(idx.shape[1]), idx]  # (S, P)
     return -(adv * logp).sum() / samples
 
 
-def _advantages(s: Scores, rows: slice, layer_of: torch.Tensor, local: bool
-                ) -> torch.Tensor:
-    """(n, P) centred-rank advantages of the samples `rows`: by the network loss, or for
-    mapping parameters (with `local`) by their own layer's share of it."""
-    if rows.stop <= rows.start:
-        return s.loss.new_zeros(0, len(layer_of))
-    key = _rank_key(s.loss[rows], s.feasible[rows], s.violation[rows], s.tiebreak[rows])
-    adv = centred_ranks(key)[:, None].expand(-1, len(layer_of))
-    if local:
-        per_layer = centred_ranks(_rank_key(s.layer_loss[rows], s.feasible[rows, None],
-                                            s.violation[rows, None]))  # (n, L)
-        adv = torch.where(layer_of < 0, adv, per_layer[:, layer_of.clamp(min=0)])
+def _advantages(s: Scores, samples: int, groups: list[tuple[slice, bool, bool, bool]],
+                layer_of: torch.Tensor) -> torch.Tensor:
+    """(samples, P) centred-rank advantages. Each group (rows, local, hw, mapping) is
+    ranked on its own: by the network loss, or for mapping parameters (with `local`) by
+    their own layer's share of it; parameters of a kind the group does not vary get 0."""
+    n_layers = s.layer_loss.shape[1]
+    net_col, zero_col = n_layers, n_layers + 1
+    # (samples, L + 2) per-layer utilities, the network's, 0
+    util = torch.zeros(samples, n_layers + 2, dtype=torch.get_default_dtype())
+    adv = torch.empty(samples, len(layer_of), dtype=util.dtype)
+    mapping = layer_of >= 0
+    for rows, local, vary_hw, vary_map in groups:
+        if rows.stop <= rows.start:
+            continue
+        util[rows, net_col] = centred_ranks(_rank_key(s.loss[rows], s.feasible[rows],
+                                                      s.violation[rows], s.tiebreak[rows]))
+        if local:
+            util[rows, :n_layers] = centred_ranks(_rank_key(
+                s.layer_loss[rows], s.feasible[rows, None], s.violation[rows, None]))
+        cols = torch.where(mapping, layer_of if local else net_col, net_col)
+        cols = torch.where(mapping, cols if vary_map else zero_col,
+                           net_col if vary_hw else zero_col)  # (P,)
+        torch.index_select(util[rows], 1, cols, out=adv[rows])
     return adv
 
 
