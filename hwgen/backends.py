@@ -31,7 +31,6 @@ class Backend:
 
 
 BACKENDS: dict[str, Backend] = {}
-BACKEND_NAMES = ("hls", "rtl")
 DEFAULT_FOR_KIND = {"fpga": "hls", "asic": "rtl"}
 
 

@@ -11,7 +11,7 @@ from dna import __version__
 from dna.cli.errors import user_errors
 from dna.cost.target import target_names
 from hwgen import api
-from hwgen.backends import BACKEND_NAMES
+from hwgen.backends import BACKENDS
 from hwgen.cli import hls, rtl, synth
 
 
@@ -36,7 +36,7 @@ def main() -> None:
               help="Output directory (replaced as a whole; never left half-written).")
 @click.option("--weights-seed", default=0, show_default=True,
               help="Seed of random quantised weights when the design has none.")
-@click.option("--backend", type=click.Choice(BACKEND_NAMES), default=None,
+@click.option("--backend", type=click.Choice(sorted(BACKENDS)), default=None,
               help="hls: a Vivado HLS C++ project (FPGA targets); rtl: Verilog (ASIC and "
                    "FPGA targets) [default: hls for an FPGA target, rtl for an ASIC one].")
 @user_errors

@@ -10,15 +10,15 @@ from dna.cost.nodes import plane_slot_beats
 from dna.quant.contract import acc_bits
 from dna.space.gads.typed import NOCS, ChunkHW
 from hwgen.nest import lanes_of, pe_coords
-from hwgen.rtl.banks import banks_for, lane_offsets
 from hwgen.project import generated_by, render, template_dir
+from hwgen.rtl.banks import banks_for, lane_offsets
 from hwgen.rtl.config_word import CFG_BITS, NLD, header_lines
 from hwgen.rtl.memory import psum_bytes
 from hwgen.rtl.program import Program
 
 # Static cells in dependency order (the file list keeps it).
 STATIC = ("dna_agu.v", "dna_fifo.v", "dna_lane_off.v", "dna_pe.v", "dna_acc.v", "dna_sum.v",
-          "dna_ram.v", "dna_gbuf.v", "dna_gbuf_o.v", "dna_cu.v", "dna_afu.v", "dna_aou.v",
+          "dna_ram.v", "dna_beat_word.v", "dna_gbuf.v", "dna_gbuf_o.v", "dna_cu.v", "dna_afu.v", "dna_aou.v",
           "dna_dma_walk.v", "dna_rd_runs.v", "dna_dma_in.v", "dna_wr_runs.v", "dna_dma_o.v",
           "dna_ew.v", "dna_plane.v", "dna_axi_rd_arb.v", "dna_axi_mux.v", "dna_axil.v")
 PACKED = ("dna_pe2.v",)  # two 8-bit PEs on one multiplier: FPGA targets only

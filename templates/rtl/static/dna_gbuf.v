@@ -28,6 +28,7 @@ module dna_gbuf #(
     wire [NB*W-1:0] bank_q;
     wire [NB-1:0] wm;      // write mask and data padded to NB words
     wire [NB*W-1:0] wdv;
+    wire any_w = |wmask;
     genvar b, l;
     generate
         if (NB > LANES) begin : g_pad
@@ -39,11 +40,10 @@ module dna_gbuf #(
         end
         for (b = 0; b < NB; b = b + 1) begin : g_bank
             // write: the DMA word that falls in this bank, if any
-            wire [BA-1:0] wi = b[BA-1:0] - waddr[BA-1:0];
-            // its row: waddr's row, plus one where waddr + wi passes a multiple of NB
-            wire [BA:0] wlo = {1'b0, waddr[BA-1:0]} + {1'b0, wi};
-            wire [RA-1:0] wrow = waddr[A-1:BA] + {{(RA-1){1'b0}}, wlo[BA]};
-            wire we = wm[wi];
+            wire [BA-1:0] wi;
+            wire [RA-1:0] wrow;
+            dna_beat_word #(.A(A), .BA(BA), .B(b)) u_w (.addr(waddr), .idx(wi), .row(wrow));
+            wire we = any_w && wm[wi];  // any_w: wi is defined only when a beat arrives
             wire [W-1:0] wd = wdv[wi*W +: W];
             // read: the row of the lanes that address this bank
             reg [RA-1:0] ra;
@@ -53,17 +53,9 @@ module dna_gbuf #(
                 for (i = 0; i < NL; i = i + 1)
                     if (raddr[i*A +: BA] == b[BA-1:0]) ra = ra | raddr[i*A + BA +: RA];
             end
-            wire [W-1:0] q;
             dna_ram #(.W(W), .D(2*D/NB), .A(RA)) u_ram (
-                .clk(clk), .we(we), .waddr(wrow), .wdata(wd), .raddr(ra), .rdata(q));
-            // a word written at the edge it is read is forwarded (the bank reads the old one)
-            reg hit;
-            reg [W-1:0] wd_q;
-            always @(posedge clk) begin
-                hit <= we && (wrow == ra);
-                wd_q <= wd;
-            end
-            assign bank_q[b*W +: W] = hit ? wd_q : q;
+                .clk(clk), .we(we), .waddr(wrow), .wdata(wd), .raddr(ra),
+                .rdata(bank_q[b*W +: W]));
         end
         for (l = 0; l < NL; l = l + 1) begin : g_lane
             reg [BA-1:0] sel;  // the bank this lane read at the last edge

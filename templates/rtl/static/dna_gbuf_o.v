@@ -11,7 +11,7 @@
 //     consecutive words at draddr; data in drdata one cycle later). The DMA's read wins a
 //     slot's banks (the output unit never reloads from a slot being written back).
 // The emitter picks NB (>= LANES and PLANES) so that no op's lanes put two words in one
-// bank (hwgen/rtl/banks.py). A word written at the edge it is read is forwarded.
+// bank (hwgen/rtl/banks.py). A word written at the edge it is read is forwarded (dna_ram).
 `default_nettype none
 module dna_gbuf_o #(
     parameter integer W = 32,
@@ -40,6 +40,7 @@ module dna_gbuf_o #(
     wire [2*NB*W-1:0] bank_q;            // bank (s, b) at index s*NB + b
     wire [NB-1:0] dm;                    // DMA write mask and data padded to NB words
     wire [NB*W-1:0] dwv;
+    wire any_dw = |dwmask;  // dwaddr is defined only when a beat arrives
     genvar s, b, l;
     generate
         if (NB > PLANES) begin : g_pad
@@ -52,13 +53,13 @@ module dna_gbuf_o #(
         for (s = 0; s < 2; s = s + 1) begin : g_slot
             for (b = 0; b < NB; b = b + 1) begin : g_bank
                 // DMA side: the word of a DMA write or read that falls in this bank
-                wire [BA-1:0] wi = b[BA-1:0] - dwaddr[BA-1:0];
-                wire [BA:0] wlo = {1'b0, dwaddr[BA-1:0]} + {1'b0, wi};
-                wire [RA-1:0] dwrow = dwaddr[A-2:BA] + {{(RA-1){1'b0}}, wlo[BA]};
-                wire d_we = dm[wi] && dwaddr[A-1] == s[0];
-                wire [BA-1:0] ri = b[BA-1:0] - draddr[BA-1:0];
-                wire [BA:0] rlo = {1'b0, draddr[BA-1:0]} + {1'b0, ri};
-                wire [RA-1:0] drrow = draddr[A-2:BA] + {{(RA-1){1'b0}}, rlo[BA]};
+                wire [BA-1:0] wi, unused_ri;  // a DMA read takes the bank from draddr (g_dma)
+                wire [RA-1:0] dwrow, drrow;
+                dna_beat_word #(.A(A-1), .BA(BA), .B(b)) u_dw (
+                    .addr(dwaddr[A-2:0]), .idx(wi), .row(dwrow));
+                wire d_we = any_dw && dm[wi] && dwaddr[A-1] == s[0];
+                dna_beat_word #(.A(A-1), .BA(BA), .B(b)) u_dr (
+                    .addr(draddr[A-2:0]), .idx(unused_ri), .row(drrow));
                 wire d_re = dre && draddr[A-1] == s[0];
                 // lane side: the lane that writes (reads) this bank, if any
                 reg l_we;
@@ -84,16 +85,9 @@ module dna_gbuf_o #(
                 wire [RA-1:0] wrow = l_we ? lwrow : dwrow;
                 wire [W-1:0] wd = l_we ? lwd : dwv[wi*W +: W];
                 wire [RA-1:0] rrow = d_re ? drrow : lrrow;
-                wire [W-1:0] q;
                 dna_ram #(.W(W), .D(D/NB), .A(RA)) u_ram (
-                    .clk(clk), .we(we), .waddr(wrow), .wdata(wd), .raddr(rrow), .rdata(q));
-                reg hit;
-                reg [W-1:0] wd_q;
-                always @(posedge clk) begin
-                    hit <= we && (wrow == rrow);
-                    wd_q <= wd;
-                end
-                assign bank_q[(s*NB + b)*W +: W] = hit ? wd_q : q;
+                    .clk(clk), .we(we), .waddr(wrow), .wdata(wd), .raddr(rrow),
+                    .rdata(bank_q[(s*NB + b)*W +: W]));
             end
         end
         for (l = 0; l < NL; l = l + 1) begin : g_lane

@@ -1,8 +1,8 @@
 // dna_ram: one memory bank as an SRAM compiler or an FPGA builds it: D words of W bits,
-// one write port and one synchronous read port (rdata is the word at raddr of the
-// previous clock edge; a read and a write of the same word at one edge read the old word).
-// Yosys infers RAMB18E1/RAMB36E1 or LUTRAM on 7-series; the ASIC flow makes it an SRAM
-// macro when it has at least 32 words (hwgen/synth/scripts.py).
+// one write port and one synchronous read port (rdata is the word at raddr after the
+// previous clock edge: a word written at the edge it is read is forwarded past the array,
+// which reads the old one). Yosys infers RAMB18E1/RAMB36E1 or LUTRAM on 7-series; the
+// ASIC flow makes it an SRAM macro when it has at least 32 words (hwgen/synth/scripts.py).
 `default_nettype none
 module dna_ram #(
     parameter integer W = 8,
@@ -14,12 +14,17 @@ module dna_ram #(
     input  wire [A-1:0] waddr,
     input  wire [W-1:0] wdata,
     input  wire [A-1:0] raddr,
-    output reg  [W-1:0] rdata
+    output wire [W-1:0] rdata
 );
     reg [W-1:0] mem [0:D-1];
+    reg [W-1:0] q, wd_q;
+    reg hit;
     always @(posedge clk) begin
         if (we) mem[waddr] <= wdata;
-        rdata <= mem[raddr];
+        q <= mem[raddr];
+        hit <= we && waddr == raddr;
+        wd_q <= wdata;
     end
+    assign rdata = hit ? wd_q : q;
 endmodule
 `default_nettype wire
