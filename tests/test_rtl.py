@@ -292,19 +292,44 @@ def test_dram_model_takes_x_only_in_unstrobed_lanes():
         beat_bytes(LogicArray("XXXXXXXX00000001"), 0b11, 2)
 
 
-@settings(max_examples=200, deadline=None)
-@given(sets=st.lists(st.sets(st.integers(0, 4095), min_size=1, max_size=24), min_size=1,
-                     max_size=4),
-       min_banks=st.sampled_from([1, 2, 4, 8, 16]), base=st.integers(0, 1 << 16))
-def test_gb_banks_are_the_fewest_at_which_no_lanes_conflict(sets, min_banks, base):
+def _bank(a: int, nb: int, skew: int) -> int:
+    """Skewed storage, written out: row a // nb is rotated by skew * row banks."""
+    return (a % nb + skew * (a // nb)) % nb
+
+
+def _lanes_conflict(offs: set[int], nb: int, skew: int) -> bool:
+    """Some base address puts two of the lanes' distinct words in one bank (the bank
+    pattern repeats with the base's row: bases 0..nb-1 cover every case, plus a far one)."""
+    return any(len({_bank(base + o, nb, skew) for o in offs}) < len(offs)
+               for base in [*range(nb), 12345 * nb + 7])
+
+
+@settings(max_examples=150, deadline=None)
+@given(sets=st.lists(st.sets(st.integers(0, 1023), min_size=1, max_size=16), min_size=1,
+                     max_size=3),
+       beat=st.sampled_from([1, 2, 4, 8, 16]))
+def test_gb_banks_are_the_fewest_at_which_no_lanes_conflict(sets, beat):
     """hwgen/rtl/banks.py against brute force: at every base address the lanes' distinct
-    words fall in distinct banks (word a in bank a % NB), and half as many banks would
-    put two of them in one bank (or be fewer than a DMA beat's words)."""
-    nb = banks_for(sets, min_banks)
-    assert nb & (nb - 1) == 0 and nb >= min_banks
-    for offs in sets:
-        words = {base + o for o in offs}
-        assert len({a % nb for a in words}) == len(words)
+    words fall in distinct banks; with half as many banks (but still one per beat word)
+    every allowed skew puts two of them in one bank, and so does every smaller skew."""
+    nb, skew = banks_for(sets, beat)
+    assert nb & (nb - 1) == 0 and nb >= beat and 0 <= skew <= nb - beat
+    assert not any(_lanes_conflict(offs, nb, skew) for offs in sets)
+    assert all(any(_lanes_conflict(offs, nb, k) for offs in sets) for k in range(skew))
     half = nb // 2
-    assert half < min_banks or any(len({(base + o) % half for o in offs}) < len(offs)
-                                   for offs in sets)
+    if half >= beat and half >= max(len(offs) for offs in sets):
+        assert all(any(_lanes_conflict(offs, half, k) for offs in sets)
+                   for k in range(half - beat + 1))
+
+
+@settings(max_examples=200, deadline=None)
+@given(ba=st.integers(0, 7), data=st.data())
+def test_skewed_banks_take_any_dma_beat_in_one_cycle(ba, data):
+    """A beat of L consecutive words from any address falls in L distinct banks exactly
+    when the skew is at most NB - L (hwgen/rtl/banks.py): brute force over the start."""
+    nb = 1 << ba
+    beat = data.draw(st.integers(1, nb), label="beat")
+    skew = data.draw(st.integers(0, nb - 1), label="skew")
+    def clash(start: int) -> bool:
+        return len({_bank(start + j, nb, skew) for j in range(beat)}) < beat
+    assert any(clash(s) for s in range(nb * nb)) == (skew > nb - beat)

@@ -72,9 +72,10 @@ def manifest(design: Design, target: Target, qnet: QuantizedNetwork, prog: Progr
         "predicted_frame_cycles": rep.frame_cycles,
         "predicted_latency_cycles": rep.latency_cycles,
         "constants": consts,
-        "gb_banks": [{"inputs": nb["i"], "weights": nb["w"], "outputs": nb["o"]} for nb in (
-            gb_banks(prog, ch, h, design.precision)
-            for h, ch in enumerate(design.accelerator.chunks))],
+        "gb_banks": [{name: {"banks": nb[t][0], "skew": nb[t][1]} for t, name in
+                      (("i", "inputs"), ("w", "weights"), ("o", "outputs"))}
+                     for nb in (gb_banks(prog, ch, h, design.precision)
+                                for h, ch in enumerate(design.accelerator.chunks))],
     }
 
 

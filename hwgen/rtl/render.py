@@ -18,7 +18,7 @@ from hwgen.rtl.program import Program
 
 # Static cells in dependency order (the file list keeps it).
 STATIC = ("dna_agu.v", "dna_fifo.v", "dna_lane_off.v", "dna_pe.v", "dna_acc.v", "dna_sum.v",
-          "dna_ram.v", "dna_beat_word.v", "dna_gbuf.v", "dna_gbuf_o.v", "dna_cu.v", "dna_afu.v", "dna_aou.v",
+          "dna_ram.v", "dna_gbuf.v", "dna_gbuf_o.v", "dna_cu.v", "dna_afu.v", "dna_aou.v",
           "dna_dma_walk.v", "dna_rd_runs.v", "dna_dma_in.v", "dna_wr_runs.v", "dna_dma_o.v",
           "dna_ew.v", "dna_plane.v", "dna_axi_rd_arb.v", "dna_axi_mux.v", "dna_axil.v")
 PACKED = ("dna_pe2.v",)  # two 8-bit PEs on one multiplier: FPGA targets only
@@ -93,9 +93,10 @@ def array_context(chunk: ChunkHW, h: int, bits: int, hdr: str, pack: bool) -> di
             "ra_o": _bits(chunk.rf_words[2]), "pes": pes, "pe2": pe2, "out_lanes": out}
 
 
-def gb_banks(prog: Program, chunk: ChunkHW, h: int, bits: int) -> dict[str, int]:
-    """Banks of engine h's input, weight and output global buffers (hwgen/rtl/banks.py):
-    at least one per word of a DMA beat, and enough that no conv op's lanes conflict."""
+def gb_banks(prog: Program, chunk: ChunkHW, h: int, bits: int) -> dict[str, tuple[int, int]]:
+    """(banks, skew) of engine h's input, weight and output global buffers
+    (hwgen/rtl/banks.py): at least one bank per word of a DMA beat, and no conv op's lanes
+    in conflict."""
     convs = [o for o in prog.ops if o.chunk == h and o.kind == "conv"]
     beat_words = prog.bus_bytes // (bits // 8)  # activations per beat (>= partial sums)
     unit = {"i": "afu_i", "w": "afu_w", "o": "aou"}
@@ -113,7 +114,7 @@ def engine_context(prog: Program, chunk: ChunkHW, h: int, bits: int, hdr: str,
     kmax = max(64, 1 << _bits(kmax))  # param RAM words: a power of two, at least 64
     gb = chunk.gb_words
     nb = gb_banks(prog, chunk, h, bits)
-    d_i, d_w, d_o = (max(1 << _bits(gb[t]), 2 * nb["iwo"[t]]) for t in (0, 1, 2))  # rows >= 2
+    d_i, d_w, d_o = (max(1 << _bits(gb[t]), 2 * nb["iwo"[t]][0]) for t in (0, 1, 2))  # rows >= 2
     slot_beats = max([plane_slot_beats(o.fields["pl_plane"], prog.bus_bytes) for o in ops
                       if o.kind == "plane"], default=1)
     return {"header": hdr, "name": f"dna_engine_c{h}", "chunk": h, "nops": len(ops),
@@ -124,8 +125,9 @@ def engine_context(prog: Program, chunk: ChunkHW, h: int, bits: int, hdr: str,
             "npe": chunk.pes, "nlw": len(lanes["w"]), "nlo": len(lanes["o"]),
             "gb_i": d_i, "gb_w": d_w, "gb_o": d_o,
             "ga_i": d_i.bit_length(), "ga_w": d_w.bit_length(), "ga_o": d_o.bit_length(),
-            **{f"nb_{t}": nb[t] for t in "iwo"},
-            **{f"ba_{t}": nb[t].bit_length() - 1 for t in "iwo"},
+            **{f"nb_{t}": nb[t][0] for t in "iwo"},
+            **{f"ba_{t}": nb[t][0].bit_length() - 1 for t in "iwo"},
+            **{f"sk_{t}": nb[t][1] for t in "iwo"},
             "ra_i": _bits(chunk.rf_words[0]), "ra_w": _bits(chunk.rf_words[1]),
             "ra_o": _bits(chunk.rf_words[2]), "pd": kmax, "pa": _bits(kmax),
             "op_base": op_base, "opb": max(MIN_OPB, _bits(len(ops))), "cb": cb,
