@@ -24,7 +24,7 @@ from dna.workload.zoo import NetBuilder
 from hwgen import api
 from hwgen.cli.main import main
 from hwgen.errors import HwgenError
-from hwgen.rtl.banks import banks_for
+from hwgen.rtl.banks import banks_for, slot_depth
 from hwgen.rtl.config_word import CFG_BITS, SCHEMA, pack, unpack
 from hwgen.rtl.memory import constant_images, decode, encode, psum_bytes
 from hwgen.rtl.program import build_program, hw_lanes
@@ -297,29 +297,39 @@ def _bank(a: int, nb: int, skew: int) -> int:
     return (a % nb + skew * (a // nb)) % nb
 
 
-def _lanes_conflict(offs: set[int], nb: int, skew: int) -> bool:
-    """Some base address puts two of the lanes' distinct words in one bank (the bank
-    pattern repeats with the base's row: bases 0..nb-1 cover every case, plus a far one)."""
-    return any(len({_bank(base + o, nb, skew) for o in offs}) < len(offs)
-               for base in [*range(nb), 12345 * nb + 7])
+def _lanes_conflict(offs: set[int], nb: int, skew: int, space: int) -> bool:
+    """Some base address puts two of the lanes' distinct words in one bank, addresses
+    wrapping at `space` words as the hardware's do (brute force over every base)."""
+    a = (np.arange(space)[:, None] + np.array(sorted(offs))[None, :]) % space
+    b = np.sort((a % nb + skew * (a // nb)) % nb, axis=1)
+    return bool((b[:, 1:] == b[:, :-1]).any())
 
 
-@settings(max_examples=150, deadline=None)
-@given(sets=st.lists(st.sets(st.integers(0, 1023), min_size=1, max_size=16), min_size=1,
+@settings(max_examples=100, deadline=None)
+@given(sets=st.lists(st.sets(st.integers(0, 255), min_size=1, max_size=16), min_size=1,
                      max_size=3),
-       beat=st.sampled_from([1, 2, 4, 8, 16]))
-def test_gb_banks_are_the_fewest_at_which_no_lanes_conflict(sets, beat):
-    """hwgen/rtl/banks.py against brute force: at every base address the lanes' distinct
-    words fall in distinct banks; with half as many banks (but still one per beat word)
-    every allowed skew puts two of them in one bank, and so does every smaller skew."""
-    nb, skew = banks_for(sets, beat)
+       beat=st.sampled_from([1, 2, 4, 8, 16]), words=st.integers(1, 256),
+       slots=st.sampled_from([1, 2]))
+def test_gb_banks_are_the_fewest_at_which_no_lanes_conflict(sets, beat, words, slots):
+    """hwgen/rtl/banks.py against brute force: from every base address, with addresses
+    wrapping at the buffer's end, the lanes' distinct words fall in distinct banks; the
+    skew repeats at the wrap; every smaller such skew, and with half as many banks (still
+    one per beat word) every such skew, puts two of them in one bank."""
+    def repeating(nb: int) -> tuple[int, list[int]]:
+        space = slots * slot_depth(words, nb)
+        return space, [k for k in range(nb - beat + 1) if k * (space // nb) % nb == 0]
+    nb, skew = banks_for(sets, beat, words, slots)
     assert nb & (nb - 1) == 0 and nb >= beat and 0 <= skew <= nb - beat
-    assert not any(_lanes_conflict(offs, nb, skew) for offs in sets)
-    assert all(any(_lanes_conflict(offs, nb, k) for offs in sets) for k in range(skew))
+    space, skews = repeating(nb)
+    assert skew in skews
+    assert not any(_lanes_conflict(offs, nb, skew, space) for offs in sets)
+    assert all(any(_lanes_conflict(offs, nb, k, space) for offs in sets)
+               for k in skews if k < skew)
     half = nb // 2
     if half >= beat and half >= max(len(offs) for offs in sets):
-        assert all(any(_lanes_conflict(offs, half, k) for offs in sets)
-                   for k in range(half - beat + 1))
+        space, skews = repeating(half)
+        assert all(any(_lanes_conflict(offs, half, k, space) for offs in sets)
+                   for k in skews)
 
 
 @settings(max_examples=200, deadline=None)

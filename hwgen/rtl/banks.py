@@ -14,6 +14,11 @@ banks in one cycle:
   (r + lo + c * (q + hi + [r + lo >= NB])) % NB; q is common to all lanes, so whether
   two lanes collide depends only on r, and every r in [0, NB) is checked.
 
+Addresses wrap at the buffer's address space (both slots for inputs and weights, one
+slot for outputs, whose slot bit selects its own banks), and lanes past a tile's edge do
+read past it: the skew must repeat there, c * rows ≡ 0 (mod NB), or a wrapped lane lands
+on an unwrapped one's bank.
+
 Offsets spaced by a power of two (a layout's row length) collide in unskewed banks until
 NB exceeds their spread; a skew separates them with NB near the lane count. banks_for
 picks the fewest banks (a power of two, at least the beat's words) and then the smallest
@@ -49,17 +54,25 @@ def conflict_free(offsets: set[int], banks: int, skew: int) -> bool:
     return True
 
 
-def banks_for(offset_sets: Iterable[set[int]], beat_words: int) -> tuple[int, int]:
+def slot_depth(words: int, banks: int) -> int:
+    """Words per slot of a buffer that holds `words`: a power of two, two rows at least."""
+    return max(1 << max(1, (words - 1).bit_length()), 2 * banks)
+
+
+def banks_for(offset_sets: Iterable[set[int]], beat_words: int, words: int,
+              slots: int) -> tuple[int, int]:
     """(NB, skew): the fewest banks, a power of two >= beat_words and >= each set's size,
-    with a skew in [0, NB - beat_words] at which every offset set is conflict-free; the
-    smallest such skew. Terminates: with skew 0, some power of two above the offsets'
-    spread separates them."""
+    with a skew in [0, NB - beat_words] that repeats at the address space's wrap
+    (`slots` x slot_depth(words, NB) words) at which every offset set is conflict-free;
+    the smallest such skew. Terminates: with skew 0, some power of two above the
+    offsets' spread separates them."""
     sets = [s for s in {frozenset(s) for s in offset_sets} if len(s) > 1]
     nb = 1
     while nb < max([beat_words] + [len(s) for s in sets]):
         nb *= 2
     while True:
+        rows = slots * slot_depth(words, nb) // nb
         for skew in range(nb - beat_words + 1):
-            if all(conflict_free(s, nb, skew) for s in sets):
+            if skew * rows % nb == 0 and all(conflict_free(s, nb, skew) for s in sets):
                 return nb, skew
         nb *= 2

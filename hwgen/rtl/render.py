@@ -11,7 +11,7 @@ from dna.quant.contract import acc_bits
 from dna.space.gads.typed import NOCS, ChunkHW
 from hwgen.nest import lanes_of, pe_coords
 from hwgen.project import generated_by, render, template_dir
-from hwgen.rtl.banks import banks_for, lane_offsets
+from hwgen.rtl.banks import banks_for, lane_offsets, slot_depth
 from hwgen.rtl.config_word import CFG_BITS, NLD, header_lines
 from hwgen.rtl.memory import psum_bytes
 from hwgen.rtl.program import Program
@@ -101,7 +101,8 @@ def gb_banks(prog: Program, chunk: ChunkHW, h: int, bits: int) -> dict[str, tupl
     beat_words = prog.bus_bytes // (bits // 8)  # activations per beat (>= partial sums)
     unit = {"i": "afu_i", "w": "afu_w", "o": "aou"}
     return {t: banks_for((lane_offsets(lanes_of(chunk, t)[0], o.fields[f"{unit[t]}_lane"])
-                          for o in convs), beat_words) for t in "iwo"}
+                          for o in convs), beat_words, chunk.gb_words["iwo".index(t)],
+                         1 if t == "o" else 2) for t in "iwo"}
 
 
 def engine_context(prog: Program, chunk: ChunkHW, h: int, bits: int, hdr: str,
@@ -114,7 +115,7 @@ def engine_context(prog: Program, chunk: ChunkHW, h: int, bits: int, hdr: str,
     kmax = max(64, 1 << _bits(kmax))  # param RAM words: a power of two, at least 64
     gb = chunk.gb_words
     nb = gb_banks(prog, chunk, h, bits)
-    d_i, d_w, d_o = (max(1 << _bits(gb[t]), 2 * nb["iwo"[t]][0]) for t in (0, 1, 2))  # rows >= 2
+    d_i, d_w, d_o = (slot_depth(gb[t], nb["iwo"[t]][0]) for t in (0, 1, 2))
     slot_beats = max([plane_slot_beats(o.fields["pl_plane"], prog.bus_bytes) for o in ops
                       if o.kind == "plane"], default=1)
     return {"header": hdr, "name": f"dna_engine_c{h}", "chunk": h, "nops": len(ops),
