@@ -8,7 +8,7 @@
 #      with our compatibility header and with Xilinx's ap_int/hls_stream headers, and
 #      print its resource estimate (report)
 #   5. search a 64-PE ASIC accelerator for the searched network (dna das on out/best.json;
-#      multi-cycle: one engine, so one short Verilator build; a pipeline design builds an
+#      multi-cycle: one engine, so one Verilator build (about 4 minutes); a pipeline design builds an
 #      engine per chunk), generate its Verilog and simulate it (cocotb + Verilator): every
 #      node output bit-exact, every op's cycles next to the cost model's
 set -euo pipefail
