@@ -37,11 +37,6 @@ def lane_offsets(lanes: Sequence[Sequence[int]], lane_inc: Sequence[int]) -> set
     return {sum(c * i for c, i in zip(coords, lane_inc)) for coords in lanes}
 
 
-def bank_of(addr: int, banks: int, skew: int) -> int:
-    """The bank of word `addr` (its row is addr // banks)."""
-    return (addr + skew * (addr // banks)) % banks
-
-
 def conflict_free(offsets: set[int], banks: int, skew: int) -> bool:
     """True when, at every base address, distinct offsets fall in distinct banks."""
     offs = np.array(sorted(offsets), dtype=np.int64)
